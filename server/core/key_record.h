@@ -1,0 +1,45 @@
+// The stored form of an API key, independent of gRPC and of storage.
+#ifndef KEYGATE_SERVER_CORE_KEY_RECORD_H_
+#define KEYGATE_SERVER_CORE_KEY_RECORD_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "server/core/scope.h"
+#include "server/core/token.h"
+
+namespace keygate::core {
+
+enum class KeyState { kActive, kRevoked, kExpired };
+
+// Everything Keygate knows about a key. Never holds the token, only its
+// keyed hash. A plain value type.
+struct KeyRecord {
+  std::string key_id;         // Public id, `key_` + 20 base62 characters.
+  std::string team_id;        // Empty for operator keys.
+  std::string name;
+  std::vector<Scope> scopes;  // Parsed, duplicate-free.
+  Environment environment = Environment::kLive;
+  std::string display_prefix;  // e.g. `fs_live_AbCd`.
+  std::string token_hash;      // TokenHasher::Hash of the token (32 bytes).
+  absl::Time create_time = absl::UnixEpoch();
+  // The key stops authorizing at this time; InfiniteFuture: never expires.
+  absl::Time expire_time = absl::InfiniteFuture();
+  // The key is revoked from this time on; InfiniteFuture: not revoked.
+  absl::Time revoke_time = absl::InfiniteFuture();
+  std::string revoke_reason;
+  std::string created_by;  // Creator key id, or kCreatedByBootstrap.
+  bool is_operator = false;
+
+  bool RevokedAt(absl::Time now) const { return now >= revoke_time; }
+  bool ExpiredAt(absl::Time now) const { return now >= expire_time; }
+  // Revoked wins over expired.
+  KeyState StateAt(absl::Time now) const;
+};
+
+inline constexpr char kCreatedByBootstrap[] = "bootstrap";
+
+}  // namespace keygate::core
+
+#endif  // KEYGATE_SERVER_CORE_KEY_RECORD_H_

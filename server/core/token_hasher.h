@@ -1,0 +1,44 @@
+// Keyed hashing of tokens: what is stored and looked up instead of the token.
+#ifndef KEYGATE_SERVER_CORE_TOKEN_HASHER_H_
+#define KEYGATE_SERVER_CORE_TOKEN_HASHER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+typedef struct evp_mac_ctx_st EVP_MAC_CTX;
+
+namespace keygate::core {
+
+// HMAC-SHA256 of tokens under a server secret (the "pepper"). A stolen copy
+// of the store without the pepper neither reveals tokens nor lets anyone test
+// guesses offline.
+//
+// Immutable after creation; Hash() is safe to call from many threads at once.
+class TokenHasher {
+ public:
+  static constexpr size_t kHashBytes = 32;
+  static constexpr size_t kMinPepperBytes = 32;
+
+  // Returns InvalidArgument if `pepper` is shorter than kMinPepperBytes,
+  // Internal if OpenSSL cannot set up HMAC-SHA256.
+  static absl::StatusOr<std::unique_ptr<TokenHasher>> Create(absl::string_view pepper);
+  ~TokenHasher();
+
+  TokenHasher(const TokenHasher&) = delete;
+  TokenHasher& operator=(const TokenHasher&) = delete;
+
+  // The 32-byte binary HMAC-SHA256 of `data`.
+  std::string Hash(absl::string_view data) const;
+
+ private:
+  explicit TokenHasher(EVP_MAC_CTX* keyed) : keyed_(keyed) {}
+
+  EVP_MAC_CTX* const keyed_;  // Initialised with the pepper; only duplicated.
+};
+
+}  // namespace keygate::core
+
+#endif  // KEYGATE_SERVER_CORE_TOKEN_HASHER_H_

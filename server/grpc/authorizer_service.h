@@ -1,0 +1,27 @@
+// keygate.v1.Authorizer over gRPC: translates to KeyService::Authorize.
+#ifndef KEYGATE_SERVER_GRPC_AUTHORIZER_SERVICE_H_
+#define KEYGATE_SERVER_GRPC_AUTHORIZER_SERVICE_H_
+
+#include "keygate/v1/authorizer.grpc.pb.h"
+#include "server/service/key_service.h"
+
+namespace keygate::grpc_api {
+
+// The hot path. Runs inline on gRPC's callback thread (a warm lookup costs
+// microseconds) and takes no lock of its own. Thread-safe.
+class AuthorizerService final : public keygate::v1::Authorizer::CallbackService {
+ public:
+  explicit AuthorizerService(const service::KeyService* keys) : keys_(keys) {}
+
+  // keygate::v1::Authorizer::CallbackService
+  grpc::ServerUnaryReactor* Authorize(grpc::CallbackServerContext* context,
+                                      const keygate::v1::AuthorizeRequest* request,
+                                      keygate::v1::AuthorizeResponse* response) override;
+
+ private:
+  const service::KeyService* const keys_;
+};
+
+}  // namespace keygate::grpc_api
+
+#endif  // KEYGATE_SERVER_GRPC_AUTHORIZER_SERVICE_H_

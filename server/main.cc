@@ -1,0 +1,177 @@
+// keygate-server: the Keygate API-key authorization service.
+//
+// Every flag can also be set with an environment variable KEYGATE_<FLAG>
+// (e.g. KEYGATE_DATA_DIR); a flag on the command line wins.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "server/core/log.h"
+#include "server/core/random.h"
+#include "server/core/secret_file.h"
+#include "server/grpc/keygate_server.h"
+#include "server/service/key_service.h"
+#include "storage/rocksdb_key_store.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address, host:port");
+ABSL_FLAG(std::string, data_dir, "./data", "Directory of the embedded RocksDB store");
+ABSL_FLAG(std::string, bootstrap_key_file, "",
+          "Operator key file: generated (mode 0600) if missing, registered if present. "
+          "Default: <data_dir>/operator.key");
+ABSL_FLAG(std::string, key_prefix, "fs", "Token prefix, e.g. fs for fs_live_...");
+ABSL_FLAG(std::string, pepper_file, "",
+          "Secret for hashing tokens (>= 32 bytes); generated (mode 0600) if missing. "
+          "Default: <data_dir>/pepper");
+ABSL_FLAG(int, block_cache_mb, 128, "RocksDB block cache size in MiB");
+ABSL_FLAG(int, management_threads, 16, "Threads serving management calls (durable writes)");
+ABSL_FLAG(bool, reflection, true, "Serve gRPC server reflection (for grpcurl)");
+ABSL_FLAG(std::string, log_level, "info", "Minimum log level: debug, info, warning, error");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "On SIGTERM/SIGINT, how long in-flight calls may take to finish");
+
+namespace keygate {
+namespace {
+
+constexpr const char* kFlagNames[] = {
+    "listen",       "data_dir",           "bootstrap_key_file", "key_prefix",
+    "pepper_file",  "block_cache_mb",     "management_threads", "reflection",
+    "log_level",    "shutdown_grace"};
+
+// Applies KEYGATE_<FLAG> environment variables; the command line, parsed
+// afterwards, overrides them.
+bool ApplyEnvironment() {
+  for (const char* name : kFlagNames) {
+    const std::string var = absl::StrCat("KEYGATE_", absl::AsciiStrToUpper(name));
+    const char* value = std::getenv(var.c_str());
+    if (value == nullptr) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    std::string error;
+    if (flag == nullptr || !flag->ParseFrom(value, &error)) {
+      std::fprintf(stderr, "keygate-server: bad %s: %s\n", var.c_str(), error.c_str());
+      return false;
+    }
+  }
+  return true;
+}
+
+int Fail(absl::string_view event, const absl::Status& status) {
+  core::Log(core::LogLevel::kError, event, {{"error", status.ToString()}});
+  return 1;
+}
+
+absl::StatusOr<std::string> LoadOrCreatePepper(const std::string& path) {
+  absl::StatusOr<std::string> pepper = core::ReadSecretFile(path);
+  if (absl::IsNotFound(pepper.status())) {
+    const std::string bytes = core::SecureRandomBytes(32);
+    std::string hex;
+    for (unsigned char c : bytes) absl::StrAppend(&hex, absl::Hex(c, absl::kZeroPad2));
+    if (absl::Status s = core::WriteNewSecretFile(path, hex + "\n"); !s.ok()) return s;
+    core::Log(core::LogLevel::kInfo, "pepper_generated", {{"path", path}});
+    return hex;
+  }
+  if (!pepper.ok()) return pepper.status();
+  return std::string(absl::StripTrailingAsciiWhitespace(*pepper));
+}
+
+int Run() {
+  core::LogLevel level;
+  if (!core::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    std::fprintf(stderr, "keygate-server: --log_level must be debug, info, warning or error\n");
+    return 2;
+  }
+  core::SetLogLevel(level);
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  if (::mkdir(data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Fail("data_dir_failed",
+                absl::UnavailableError(absl::StrCat("cannot create ", data_dir)));
+  }
+  std::string pepper_file = absl::GetFlag(FLAGS_pepper_file);
+  if (pepper_file.empty()) pepper_file = data_dir + "/pepper";
+  std::string bootstrap_file = absl::GetFlag(FLAGS_bootstrap_key_file);
+  if (bootstrap_file.empty()) bootstrap_file = data_dir + "/operator.key";
+
+  absl::StatusOr<core::TokenFormat> format =
+      core::TokenFormat::Create(absl::GetFlag(FLAGS_key_prefix));
+  if (!format.ok()) return Fail("bad_key_prefix", format.status());
+  absl::StatusOr<std::string> pepper = LoadOrCreatePepper(pepper_file);
+  if (!pepper.ok()) return Fail("pepper_failed", pepper.status());
+  absl::StatusOr<std::unique_ptr<core::TokenHasher>> hasher = core::TokenHasher::Create(*pepper);
+  if (!hasher.ok()) return Fail("pepper_failed", hasher.status());
+
+  storage::RocksDbOptions store_options;
+  store_options.path = data_dir + "/db";
+  store_options.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
+  absl::StatusOr<std::unique_ptr<storage::KeyStore>> store =
+      storage::OpenRocksDbKeyStore(store_options);
+  if (!store.ok()) return Fail("store_open_failed", store.status());
+
+  service::KeyService keys(*std::move(format), *std::move(hasher), store->get(),
+                           &core::Clock::Real());
+  if (absl::Status s = keys.CheckPepper(); !s.ok()) return Fail("pepper_mismatch", s);
+  absl::StatusOr<service::KeyService::BootstrapResult> bootstrap =
+      keys.EnsureOperatorKey(bootstrap_file);
+  if (!bootstrap.ok()) return Fail("bootstrap_failed", bootstrap.status());
+  core::Log(core::LogLevel::kInfo, "operator_key_ready",
+            {{"path", bootstrap_file},
+             {"key_id", bootstrap->key.key_id},
+             {"generated_file", bootstrap->generated_file},
+             {"registered", bootstrap->registered}});
+
+  grpc_api::ServerConfig config;
+  config.listen = absl::GetFlag(FLAGS_listen);
+  config.reflection = absl::GetFlag(FLAGS_reflection);
+  config.management_threads = absl::GetFlag(FLAGS_management_threads);
+  absl::StatusOr<std::unique_ptr<grpc_api::KeygateServer>> server =
+      grpc_api::KeygateServer::Start(config, &keys);
+  if (!server.ok()) return Fail("listen_failed", server.status());
+  const size_t colon = config.listen.rfind(':');
+  core::Log(core::LogLevel::kInfo, "server_started",
+            {{"listen", absl::StrCat(config.listen.substr(0, colon), ":", (*server)->port())},
+             {"port", (*server)->port()},
+             {"data_dir", data_dir}});
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  core::Log(core::LogLevel::kInfo, "shutdown_started", {{"signal", signal_number}});
+  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  server->reset();
+  store->reset();
+  core::Log(core::LogLevel::kInfo, "shutdown_complete");
+  return 0;
+}
+
+}  // namespace
+}  // namespace keygate
+
+int main(int argc, char** argv) {
+  // Block the shutdown signals before any thread starts, so that every thread
+  // inherits the mask and only the sigwait in Run() receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::SetProgramUsageMessage(
+      "Keygate API-key authorization service.\n"
+      "Flags may also be set as KEYGATE_<FLAG> environment variables.");
+  if (!keygate::ApplyEnvironment()) return 2;
+  absl::ParseCommandLine(argc, argv);
+  return keygate::Run();
+}

@@ -1,0 +1,79 @@
+// Where key records live. The interface the server codes against; see
+// rocksdb_key_store.h for the implementation.
+#ifndef KEYGATE_STORAGE_KEY_STORE_H_
+#define KEYGATE_STORAGE_KEY_STORE_H_
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "server/core/key_record.h"
+
+namespace keygate::storage {
+
+// One page of a team's keys.
+struct KeyPage {
+  std::vector<core::KeyRecord> keys;
+  std::string next_page_token;  // Empty on the last page.
+};
+
+struct ListQuery {
+  std::string team_id;
+  size_t page_size = 50;   // >= 1.
+  std::string page_token;  // From a previous KeyPage; empty for the first page.
+  // Only records for which this returns true are returned (all if empty).
+  std::function<bool(const core::KeyRecord&)> filter;
+};
+
+// A durable collection of key records, looked up by token hash (the hot
+// path), by key id, and listed per team in creation order.
+//
+// Every mutation is atomic and durable (synced) before it returns OK.
+// Implementations are safe for concurrent access from multiple threads
+// without external synchronization.
+//
+// Errors: Unavailable when the storage cannot be read or written (I/O error,
+// read-only after a failure), ResourceExhausted when the disk is full,
+// DataLoss when stored data is corrupt.
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+
+  // The record whose token hash is `token_hash`. Returns NotFound if none.
+  virtual absl::StatusOr<core::KeyRecord> FindByTokenHash(
+      absl::string_view token_hash) const = 0;
+
+  // The record with id `key_id`. Returns NotFound if none.
+  virtual absl::StatusOr<core::KeyRecord> Get(absl::string_view key_id) const = 0;
+
+  // Stores a new record with all its indexes. Returns AlreadyExists if its
+  // key id or token hash is already stored. Ids and hashes are random, so
+  // concurrent Creates are not serialised against each other.
+  virtual absl::Status Create(const core::KeyRecord& record) = 0;
+
+  // Atomically reads the record `key_id`, lets `mutate` change it, and
+  // stores the result; concurrent Updates of one key are serialised. If
+  // `mutate` returns an error nothing is written and that error is returned.
+  // `mutate` must not change key_id, team_id, token_hash or create_time.
+  // Returns the stored record, or NotFound if there is no such key.
+  virtual absl::StatusOr<core::KeyRecord> Update(
+      absl::string_view key_id,
+      const std::function<absl::Status(core::KeyRecord&)>& mutate) = 0;
+
+  // A page of the keys of `query.team_id`, oldest first. Returns
+  // InvalidArgument if the page token is malformed or from another team.
+  virtual absl::StatusOr<KeyPage> List(const ListQuery& query) const = 0;
+
+  // Small named values about the store itself (e.g. the pepper's
+  // fingerprint). Get returns NotFound if `name` was never put.
+  virtual absl::StatusOr<std::string> GetMetadata(absl::string_view name) const = 0;
+  virtual absl::Status PutMetadata(absl::string_view name, absl::string_view value) = 0;
+};
+
+}  // namespace keygate::storage
+
+#endif  // KEYGATE_STORAGE_KEY_STORE_H_

@@ -1,0 +1,38 @@
+// The RocksDB implementation of KeyStore.
+#ifndef KEYGATE_STORAGE_ROCKSDB_KEY_STORE_H_
+#define KEYGATE_STORAGE_ROCKSDB_KEY_STORE_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "storage/key_store.h"
+
+namespace keygate::storage {
+
+struct RocksDbOptions {
+  // Directory of the database; created if missing.
+  std::string path;
+  // Size of the shared LRU block cache (data, index and filter blocks).
+  size_t block_cache_bytes = size_t{128} << 20;
+};
+
+// Opens (creating if needed) a RocksDB-backed KeyStore at `options.path`.
+//
+// Layout, one column family per concern:
+//   keys       token hash -> encoded record   (Authorize: one point lookup)
+//   key_ids    key id     -> token hash
+//   team_keys  team, NUL, create time, key id -> token hash (listing order)
+//   meta       name -> value
+// Every mutation is one WriteBatch across these families written with
+// sync=true, so it is atomic and on disk (WAL) before it is acknowledged,
+// and each change is one sequence number for a future replica to follow.
+//
+// Returns Unavailable if the database cannot be opened (e.g. locked by
+// another process), DataLoss if it is corrupt.
+absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptions& options);
+
+}  // namespace keygate::storage
+
+#endif  // KEYGATE_STORAGE_ROCKSDB_KEY_STORE_H_
