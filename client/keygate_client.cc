@@ -1,0 +1,89 @@
+#include "client/keygate_client.h"
+
+#include <chrono>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/client_context.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+
+namespace keygate {
+namespace {
+
+// Runs one unary call and returns its response or error.
+template <typename Response, typename Call>
+absl::StatusOr<Response> Invoke(std::unique_ptr<grpc::ClientContext> context, Call call) {
+  Response response;
+  const grpc::Status status = call(context.get(), &response);
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+}  // namespace
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      status.error_message());
+}
+
+Client::Client(ClientOptions options)
+    : Client(options, grpc::CreateChannel(options.server, grpc::InsecureChannelCredentials())) {}
+
+Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
+    : options_(std::move(options)),
+      channel_(std::move(channel)),
+      authorizer_(keygate::v1::Authorizer::NewStub(channel_)),
+      key_manager_(keygate::v1::KeyManager::NewStub(channel_)) {}
+
+std::unique_ptr<grpc::ClientContext> Client::NewContext(bool with_credential) const {
+  auto context = std::make_unique<grpc::ClientContext>();
+  context->set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::microseconds(absl::ToInt64Microseconds(options_.timeout)));
+  if (with_credential && !options_.api_key.empty()) {
+    context->AddMetadata("authorization", absl::StrCat("Bearer ", options_.api_key));
+  }
+  return context;
+}
+
+absl::StatusOr<keygate::v1::AuthorizeResponse> Client::Authorize(
+    const keygate::v1::AuthorizeRequest& request) const {
+  return Invoke<keygate::v1::AuthorizeResponse>(
+      NewContext(false), [&](grpc::ClientContext* c, keygate::v1::AuthorizeResponse* r) {
+        return authorizer_->Authorize(c, request, r);
+      });
+}
+
+absl::StatusOr<keygate::v1::CreateKeyResponse> Client::CreateKey(
+    const keygate::v1::CreateKeyRequest& request) const {
+  return Invoke<keygate::v1::CreateKeyResponse>(
+      NewContext(true), [&](grpc::ClientContext* c, keygate::v1::CreateKeyResponse* r) {
+        return key_manager_->CreateKey(c, request, r);
+      });
+}
+
+absl::StatusOr<keygate::v1::Key> Client::GetKey(const keygate::v1::GetKeyRequest& request) const {
+  return Invoke<keygate::v1::Key>(NewContext(true),
+                                  [&](grpc::ClientContext* c, keygate::v1::Key* r) {
+                                    return key_manager_->GetKey(c, request, r);
+                                  });
+}
+
+absl::StatusOr<keygate::v1::ListKeysResponse> Client::ListKeys(
+    const keygate::v1::ListKeysRequest& request) const {
+  return Invoke<keygate::v1::ListKeysResponse>(
+      NewContext(true), [&](grpc::ClientContext* c, keygate::v1::ListKeysResponse* r) {
+        return key_manager_->ListKeys(c, request, r);
+      });
+}
+
+absl::StatusOr<keygate::v1::Key> Client::RevokeKey(
+    const keygate::v1::RevokeKeyRequest& request) const {
+  return Invoke<keygate::v1::Key>(NewContext(true),
+                                  [&](grpc::ClientContext* c, keygate::v1::Key* r) {
+                                    return key_manager_->RevokeKey(c, request, r);
+                                  });
+}
+
+}  // namespace keygate
