@@ -38,6 +38,9 @@ ABSL_FLAG(int, block_cache_mb, 128, "RocksDB block cache size in MiB");
 ABSL_FLAG(int, management_threads, 16, "Threads serving management calls (durable writes)");
 ABSL_FLAG(bool, reflection, true, "Serve gRPC server reflection (for grpcurl)");
 ABSL_FLAG(std::string, log_level, "info", "Minimum log level: debug, info, warning, error");
+ABSL_FLAG(bool, authorize_noop, false,
+          "Benchmark baseline only: Authorize answers a fixed 'allowed' without checking "
+          "anything. Never use in production");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "On SIGTERM/SIGINT, how long in-flight calls may take to finish");
 
@@ -47,7 +50,7 @@ namespace {
 constexpr const char* kFlagNames[] = {
     "listen",       "data_dir",           "bootstrap_key_file", "key_prefix",
     "pepper_file",  "block_cache_mb",     "management_threads", "reflection",
-    "log_level",    "shutdown_grace"};
+    "log_level",    "shutdown_grace",     "authorize_noop"};
 
 // Applies KEYGATE_<FLAG> environment variables; the command line, parsed
 // afterwards, overrides them.
@@ -133,6 +136,11 @@ int Run() {
   config.listen = absl::GetFlag(FLAGS_listen);
   config.reflection = absl::GetFlag(FLAGS_reflection);
   config.management_threads = absl::GetFlag(FLAGS_management_threads);
+  config.authorize_noop = absl::GetFlag(FLAGS_authorize_noop);
+  if (config.authorize_noop) {
+    core::Log(core::LogLevel::kWarning, "authorize_noop",
+              {{"message", "Authorize answers 'allowed' to everything (benchmark baseline)"}});
+  }
   absl::StatusOr<std::unique_ptr<grpc_api::KeygateServer>> server =
       grpc_api::KeygateServer::Start(config, &keys);
   if (!server.ok()) return Fail("listen_failed", server.status());

@@ -55,6 +55,12 @@ class KeyStore {
   // concurrent Creates are not serialised against each other.
   virtual absl::Status Create(const core::KeyRecord& record) = 0;
 
+  // Stores many new records at once, for bulk loading (benchmarks, imports):
+  // batched without per-write sync and without existence checks, then
+  // flushed, so they are durable when this returns OK. The caller guarantees
+  // that ids and hashes are new. Not for the request path.
+  virtual absl::Status BulkCreate(const std::vector<core::KeyRecord>& records) = 0;
+
   // Atomically reads the record `key_id`, lets `mutate` change it, and
   // stores the result; concurrent Updates of one key are serialised. If
   // `mutate` returns an error nothing is written and that error is returned.

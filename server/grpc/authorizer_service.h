@@ -11,7 +11,10 @@ namespace keygate::grpc_api {
 // microseconds) and takes no lock of its own. Thread-safe.
 class AuthorizerService final : public keygate::v1::Authorizer::CallbackService {
  public:
-  explicit AuthorizerService(const service::KeyService* keys) : keys_(keys) {}
+  // With `noop`, every call answers a fixed "allowed" without looking at
+  // the request: the benchmark baseline, the cost of gRPC alone. Never in
+  // production.
+  AuthorizerService(const service::KeyService* keys, bool noop) : keys_(keys), noop_(noop) {}
 
   // keygate::v1::Authorizer::CallbackService
   grpc::ServerUnaryReactor* Authorize(grpc::CallbackServerContext* context,
@@ -20,6 +23,7 @@ class AuthorizerService final : public keygate::v1::Authorizer::CallbackService 
 
  private:
   const service::KeyService* const keys_;
+  const bool noop_;
 };
 
 }  // namespace keygate::grpc_api

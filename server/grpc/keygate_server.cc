@@ -9,8 +9,10 @@
 
 namespace keygate::grpc_api {
 
-KeygateServer::KeygateServer(service::KeyService* keys, int management_threads)
-    : pool_(management_threads), authorizer_(keys), key_manager_(keys, &pool_) {}
+KeygateServer::KeygateServer(service::KeyService* keys, const ServerConfig& config)
+    : pool_(config.management_threads),
+      authorizer_(keys, config.authorize_noop),
+      key_manager_(keys, &pool_) {}
 
 absl::StatusOr<std::unique_ptr<KeygateServer>> KeygateServer::Start(const ServerConfig& config,
                                                                     service::KeyService* keys) {
@@ -25,7 +27,7 @@ absl::StatusOr<std::unique_ptr<KeygateServer>> KeygateServer::Start(const Server
     }();
     (void)kReflectionRegistered;
   }
-  std::unique_ptr<KeygateServer> server(new KeygateServer(keys, config.management_threads));
+  std::unique_ptr<KeygateServer> server(new KeygateServer(keys, config));
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen, grpc::InsecureServerCredentials(), &server->port_);
   builder.SetMaxReceiveMessageSize(config.max_receive_message_bytes);

@@ -23,6 +23,9 @@ struct ServerConfig {
   int management_threads = 16;
   // Largest request accepted; bigger ones get RESOURCE_EXHAUSTED.
   int max_receive_message_bytes = 256 * 1024;
+  // Benchmark baseline: Authorize answers a fixed "allowed" (see
+  // AuthorizerService). Never in production.
+  bool authorize_noop = false;
 };
 
 // A running Keygate gRPC server. Shutdown() (or the destructor) stops it.
@@ -44,7 +47,7 @@ class KeygateServer {
   void Shutdown(absl::Duration grace);
 
  private:
-  KeygateServer(service::KeyService* keys, int management_threads);
+  KeygateServer(service::KeyService* keys, const ServerConfig& config);
 
   WorkerPool pool_;
   AuthorizerService authorizer_;

@@ -551,3 +551,39 @@ TEST_F(RocksDbKeyStoreTest, ConcurrentCreatesAreAllStored) {
 
 }  // namespace
 }  // namespace keygate::storage
+
+namespace keygate::storage {
+namespace {
+
+using ::keygate::storage::testing::MakeRecord;
+
+TEST(RocksDbBulkCreateTest, BulkCreatedRecordsAreIndexedAndSurviveReopen) {
+  ::keygate::testing::TempDir dir;
+  RocksDbOptions options;
+  options.path = dir.path() + "/db";
+  std::vector<core::KeyRecord> records;
+  for (int i = 0; i < 25000; ++i) {
+    records.push_back(MakeRecord(i % 2 ? "bulk" : "other", absl::FromUnixSeconds(1000 + i)));
+  }
+  {
+    std::unique_ptr<KeyStore> store = *OpenRocksDbKeyStore(options);
+    ASSERT_TRUE(store->BulkCreate(records).ok());
+  }
+  std::unique_ptr<KeyStore> store = *OpenRocksDbKeyStore(options);
+  for (int i = 0; i < 25000; i += 997) {
+    absl::StatusOr<core::KeyRecord> by_hash = store->FindByTokenHash(records[i].token_hash);
+    ASSERT_TRUE(by_hash.ok()) << i;
+    EXPECT_EQ(by_hash->key_id, records[i].key_id);
+    EXPECT_TRUE(store->Get(records[i].key_id).ok());
+  }
+  ListQuery query;
+  query.team_id = "bulk";
+  query.page_size = 1000;
+  absl::StatusOr<KeyPage> page = store->List(query);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->keys.size(), 1000u);
+  EXPECT_EQ(page->keys.front().key_id, records[1].key_id);
+}
+
+}  // namespace
+}  // namespace keygate::storage
