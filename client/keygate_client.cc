@@ -86,4 +86,28 @@ absl::StatusOr<keygate::v1::Key> Client::RevokeKey(
                                   });
 }
 
+absl::StatusOr<keygate::v1::RotateKeyResponse> Client::RotateKey(
+    const keygate::v1::RotateKeyRequest& request) const {
+  return Invoke<keygate::v1::RotateKeyResponse>(
+      NewContext(true), [&](grpc::ClientContext* c, keygate::v1::RotateKeyResponse* r) {
+        return key_manager_->RotateKey(c, request, r);
+      });
+}
+
+absl::StatusOr<keygate::v1::KeyUsage> Client::GetKeyUsage(
+    const keygate::v1::GetKeyUsageRequest& request) const {
+  return Invoke<keygate::v1::KeyUsage>(NewContext(true),
+                                       [&](grpc::ClientContext* c, keygate::v1::KeyUsage* r) {
+                                         return key_manager_->GetKeyUsage(c, request, r);
+                                       });
+}
+
+absl::StatusOr<keygate::v1::ListAuditEventsResponse> Client::ListAuditEvents(
+    const keygate::v1::ListAuditEventsRequest& request) const {
+  return Invoke<keygate::v1::ListAuditEventsResponse>(
+      NewContext(true), [&](grpc::ClientContext* c, keygate::v1::ListAuditEventsResponse* r) {
+        return key_manager_->ListAuditEvents(c, request, r);
+      });
+}
+
 }  // namespace keygate

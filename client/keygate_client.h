@@ -41,6 +41,12 @@ class Client {
   absl::StatusOr<keygate::v1::ListKeysResponse> ListKeys(
       const keygate::v1::ListKeysRequest& request) const;
   absl::StatusOr<keygate::v1::Key> RevokeKey(const keygate::v1::RevokeKeyRequest& request) const;
+  absl::StatusOr<keygate::v1::RotateKeyResponse> RotateKey(
+      const keygate::v1::RotateKeyRequest& request) const;
+  absl::StatusOr<keygate::v1::KeyUsage> GetKeyUsage(
+      const keygate::v1::GetKeyUsageRequest& request) const;
+  absl::StatusOr<keygate::v1::ListAuditEventsResponse> ListAuditEvents(
+      const keygate::v1::ListAuditEventsRequest& request) const;
 
  private:
   // Fresh context with the deadline and (for management) the credential.

@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/core/log.h"
+#include "server/core/duration.h"
 #include "server/core/random.h"
 #include "server/core/secret_file.h"
 #include "server/grpc/keygate_server.h"
@@ -38,6 +39,17 @@ ABSL_FLAG(int, block_cache_mb, 128, "RocksDB block cache size in MiB");
 ABSL_FLAG(int, management_threads, 16, "Threads serving management calls (durable writes)");
 ABSL_FLAG(bool, reflection, true, "Serve gRPC server reflection (for grpcurl)");
 ABSL_FLAG(std::string, log_level, "info", "Minimum log level: debug, info, warning, error");
+ABSL_FLAG(keygate::core::HumanDuration, max_key_ttl, {},
+          "Longest lifetime a key may get (e.g. 365d); 0 = no ceiling. With a ceiling, keys "
+          "created without expire_time expire after it");
+ABSL_FLAG(keygate::core::HumanDuration, rotation_period, {absl::Hours(24 * 90)},
+          "Active keys older than this are marked as due for rotation");
+ABSL_FLAG(keygate::core::HumanDuration, audit_retention, {absl::Hours(24 * 400)},
+          "How long audit events, and revoked or expired keys, are kept");
+ABSL_FLAG(bool, usage_monitoring, true, "Count Authorize outcomes per key (GetKeyUsage)");
+ABSL_FLAG(keygate::core::HumanDuration, usage_flush_interval, {absl::Seconds(1)},
+          "How often usage counts are written to the store (at most 1s; a crash loses at "
+          "most one interval)");
 ABSL_FLAG(bool, authorize_noop, false,
           "Benchmark baseline only: Authorize answers a fixed 'allowed' without checking "
           "anything. Never use in production");
@@ -50,7 +62,8 @@ namespace {
 constexpr const char* kFlagNames[] = {
     "listen",       "data_dir",           "bootstrap_key_file", "key_prefix",
     "pepper_file",  "block_cache_mb",     "management_threads", "reflection",
-    "log_level",    "shutdown_grace",     "authorize_noop"};
+    "log_level",    "shutdown_grace",     "authorize_noop",     "max_key_ttl",
+    "rotation_period", "audit_retention", "usage_monitoring",   "usage_flush_interval"};
 
 // Applies KEYGATE_<FLAG> environment variables; the command line, parsed
 // afterwards, overrides them.
@@ -113,15 +126,29 @@ int Run() {
   absl::StatusOr<std::unique_ptr<core::TokenHasher>> hasher = core::TokenHasher::Create(*pepper);
   if (!hasher.ok()) return Fail("pepper_failed", hasher.status());
 
+  const absl::Duration flush_interval = absl::GetFlag(FLAGS_usage_flush_interval).value;
+  if (flush_interval <= absl::ZeroDuration() || flush_interval > absl::Seconds(1)) {
+    std::fprintf(stderr, "keygate-server: --usage_flush_interval must be > 0 and <= 1s\n");
+    return 2;
+  }
   storage::RocksDbOptions store_options;
   store_options.path = data_dir + "/db";
   store_options.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
+  store_options.retention = absl::GetFlag(FLAGS_audit_retention).value;
   absl::StatusOr<std::unique_ptr<storage::KeyStore>> store =
       storage::OpenRocksDbKeyStore(store_options);
   if (!store.ok()) return Fail("store_open_failed", store.status());
 
+  std::unique_ptr<service::UsageRecorder> usage;
+  if (absl::GetFlag(FLAGS_usage_monitoring)) {
+    usage = std::make_unique<service::UsageRecorder>(store->get(), &core::Clock::Real(),
+                                                     flush_interval);
+  }
+  service::KeyServiceOptions policy;
+  policy.max_key_ttl = absl::GetFlag(FLAGS_max_key_ttl).value;
+  policy.rotation_period = absl::GetFlag(FLAGS_rotation_period).value;
   service::KeyService keys(*std::move(format), *std::move(hasher), store->get(),
-                           &core::Clock::Real());
+                           &core::Clock::Real(), policy, usage.get());
   if (absl::Status s = keys.CheckPepper(); !s.ok()) return Fail("pepper_mismatch", s);
   absl::StatusOr<service::KeyService::BootstrapResult> bootstrap =
       keys.EnsureOperatorKey(bootstrap_file);
@@ -159,6 +186,7 @@ int Run() {
   core::Log(core::LogLevel::kInfo, "shutdown_started", {{"signal", signal_number}});
   (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
   server->reset();
+  usage.reset();  // Flushes pending usage counts.
   store->reset();
   core::Log(core::LogLevel::kInfo, "shutdown_complete");
   return 0;

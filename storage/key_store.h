@@ -1,5 +1,5 @@
-// Where key records live. The interface the server codes against; see
-// rocksdb_key_store.h for the implementation.
+// Where key records, usage and the audit trail live. The interface the
+// server codes against; see rocksdb_key_store.h for the implementation.
 #ifndef KEYGATE_STORAGE_KEY_STORE_H_
 #define KEYGATE_STORAGE_KEY_STORE_H_
 
@@ -11,7 +11,10 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "server/core/audit_event.h"
 #include "server/core/key_record.h"
+#include "server/core/usage.h"
 
 namespace keygate::storage {
 
@@ -29,10 +32,33 @@ struct ListQuery {
   std::function<bool(const core::KeyRecord&)> filter;
 };
 
+struct AuditPage {
+  std::vector<core::AuditEvent> events;  // Newest first.
+  std::string next_page_token;
+};
+
+struct AuditQuery {
+  std::string team_id;
+  std::string key_id;  // If set: only events whose target is this key.
+  size_t page_size = 50;
+  std::string page_token;
+};
+
+// What else an Update writes in the same atomic batch.
+struct UpdateExtras {
+  // A new record to create together with the update (key rotation).
+  const core::KeyRecord* create = nullptr;
+  // The audit event recording the change.
+  const core::AuditEvent* audit = nullptr;
+};
+
 // A durable collection of key records, looked up by token hash (the hot
-// path), by key id, and listed per team in creation order.
+// path), by key id, and listed per team in creation order; with each key's
+// usage and an append-only audit trail.
 //
-// Every mutation is atomic and durable (synced) before it returns OK.
+// Every key change is one atomic batch, synced before it returns OK, that
+// includes its audit event. Revoked and expired keys, audit events and usage
+// past their retention are dropped by compaction, not by scans.
 // Implementations are safe for concurrent access from multiple threads
 // without external synchronization.
 //
@@ -50,10 +76,11 @@ class KeyStore {
   // The record with id `key_id`. Returns NotFound if none.
   virtual absl::StatusOr<core::KeyRecord> Get(absl::string_view key_id) const = 0;
 
-  // Stores a new record with all its indexes. Returns AlreadyExists if its
-  // key id or token hash is already stored. Ids and hashes are random, so
-  // concurrent Creates are not serialised against each other.
-  virtual absl::Status Create(const core::KeyRecord& record) = 0;
+  // Stores a new record with all its indexes (and `audit`, if given).
+  // Returns AlreadyExists if its key id or token hash is already stored. Ids
+  // and hashes are random, so concurrent Creates are not serialised.
+  virtual absl::Status Create(const core::KeyRecord& record,
+                              const core::AuditEvent* audit = nullptr) = 0;
 
   // Stores many new records at once, for bulk loading (benchmarks, imports):
   // batched without per-write sync and without existence checks, then
@@ -62,22 +89,46 @@ class KeyStore {
   virtual absl::Status BulkCreate(const std::vector<core::KeyRecord>& records) = 0;
 
   // Atomically reads the record `key_id`, lets `mutate` change it, and
-  // stores the result; concurrent Updates of one key are serialised. If
-  // `mutate` returns an error nothing is written and that error is returned.
-  // `mutate` must not change key_id, team_id, token_hash or create_time.
-  // Returns the stored record, or NotFound if there is no such key.
+  // stores the result together with `extras`; concurrent Updates of one key
+  // are serialised. If `mutate` returns an error nothing is written and that
+  // error is returned. `mutate` must not change key_id, team_id, token_hash
+  // or create_time. Returns the stored record, or NotFound if there is no
+  // such key; AlreadyExists if `extras.create` collides.
   virtual absl::StatusOr<core::KeyRecord> Update(
-      absl::string_view key_id,
-      const std::function<absl::Status(core::KeyRecord&)>& mutate) = 0;
+      absl::string_view key_id, const std::function<absl::Status(core::KeyRecord&)>& mutate,
+      const UpdateExtras& extras = {}) = 0;
 
   // A page of the keys of `query.team_id`, oldest first. Returns
   // InvalidArgument if the page token is malformed or from another team.
   virtual absl::StatusOr<KeyPage> List(const ListQuery& query) const = 0;
 
+  // Appends an audit event on its own (refused attempts). Written to the WAL
+  // but not synced: a crash may lose the last few.
+  virtual absl::Status AppendAudit(const core::AuditEvent& event) = 0;
+
+  // A page of a team's audit trail, newest first. InvalidArgument for a bad
+  // page token.
+  virtual absl::StatusOr<AuditPage> ListAudit(const AuditQuery& query) const = 0;
+
+  // Adds usage deltas (counts add up, times take the maximum), in one batch
+  // written to the WAL without sync.
+  virtual absl::Status RecordUsage(const std::vector<core::KeyUsage>& deltas) = 0;
+
+  // Usage of `key_id` from `since` (UTC day) on; clients most recent first,
+  // at most `max_clients`.
+  virtual absl::StatusOr<core::KeyUsage> GetUsage(absl::string_view key_id, absl::CivilDay since,
+                                                  size_t max_clients) const = 0;
+
+  // When `key_id` last authorized a request (InfinitePast: never).
+  virtual absl::StatusOr<absl::Time> GetLastUsed(absl::string_view key_id) const = 0;
+
   // Small named values about the store itself (e.g. the pepper's
   // fingerprint). Get returns NotFound if `name` was never put.
   virtual absl::StatusOr<std::string> GetMetadata(absl::string_view name) const = 0;
   virtual absl::Status PutMetadata(absl::string_view name, absl::string_view value) = 0;
+
+  // Compacts everything now, applying retention (tests, operations).
+  virtual absl::Status CompactAll() = 0;
 };
 
 }  // namespace keygate::storage

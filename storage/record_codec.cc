@@ -1,6 +1,6 @@
 #include "storage/record_codec.h"
 
-#include <cstdint>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "storage/key_record.pb.h"
@@ -21,7 +21,27 @@ bool IsKnownLevel(int32_t level) {
          level <= static_cast<int32_t>(core::Level::kAdmin);
 }
 
+void AppendLittleEndian64(uint64_t v, std::string* out) {
+  for (int shift = 0; shift < 64; shift += 8) out->push_back(static_cast<char>(v >> shift));
+}
+
+uint64_t ReadLittleEndian64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
 }  // namespace
+
+void AppendBigEndian64(uint64_t v, std::string* out) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+
+uint64_t ReadBigEndian64(absl::string_view bytes) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[i]);
+  return v;
+}
 
 std::string EncodeKeyRecord(const core::KeyRecord& record) {
   StoredKeyRecord stored;
@@ -42,6 +62,8 @@ std::string EncodeKeyRecord(const core::KeyRecord& record) {
   stored.set_revoke_reason(record.revoke_reason);
   stored.set_created_by(record.created_by);
   stored.set_is_operator(record.is_operator);
+  stored.set_rotated_from_key_id(record.rotated_from_key_id);
+  stored.set_rotated_to_key_id(record.rotated_to_key_id);
   return stored.SerializeAsString();
 }
 
@@ -74,21 +96,136 @@ absl::StatusOr<core::KeyRecord> DecodeKeyRecord(absl::string_view bytes) {
   record.revoke_reason = stored.revoke_reason();
   record.created_by = stored.created_by();
   record.is_operator = stored.is_operator();
+  record.rotated_from_key_id = stored.rotated_from_key_id();
+  record.rotated_to_key_id = stored.rotated_to_key_id();
   return record;
 }
 
-std::string TeamIndexPrefix(absl::string_view team_id) {
-  return absl::StrCat(team_id, absl::string_view("\0", 1));
+std::string EncodeAuditEvent(const core::AuditEvent& event) {
+  StoredAuditEvent stored;
+  stored.set_event_id(event.event_id);
+  stored.set_time_us(absl::ToUnixMicros(event.time));
+  stored.set_actor_key_id(event.actor_key_id);
+  stored.set_actor_is_operator(event.actor_is_operator);
+  stored.set_team_id(event.team_id);
+  stored.set_action(event.action);
+  stored.set_target_key_id(event.target_key_id);
+  stored.set_outcome(static_cast<int32_t>(event.outcome));
+  stored.set_peer(event.peer);
+  stored.set_detail(event.detail);
+  return stored.SerializeAsString();
+}
+
+absl::StatusOr<core::AuditEvent> DecodeAuditEvent(absl::string_view bytes) {
+  StoredAuditEvent stored;
+  if (!stored.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return absl::DataLossError("stored audit event does not parse");
+  }
+  core::AuditEvent event;
+  event.event_id = stored.event_id();
+  event.time = absl::FromUnixMicros(stored.time_us());
+  event.actor_key_id = stored.actor_key_id();
+  event.actor_is_operator = stored.actor_is_operator();
+  event.team_id = stored.team_id();
+  event.action = stored.action();
+  event.target_key_id = stored.target_key_id();
+  event.outcome = static_cast<absl::StatusCode>(stored.outcome());
+  event.peer = stored.peer();
+  event.detail = stored.detail();
+  return event;
+}
+
+std::string IndexPrefix(absl::string_view owner) {
+  return absl::StrCat(owner, absl::string_view("\0", 1));
 }
 
 std::string TeamIndexKey(const core::KeyRecord& record) {
-  std::string key = TeamIndexPrefix(record.team_id);
-  const uint64_t us = static_cast<uint64_t>(absl::ToUnixMicros(record.create_time));
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    key.push_back(static_cast<char>((us >> shift) & 0xff));
-  }
+  std::string key = IndexPrefix(record.team_id);
+  AppendBigEndian64(static_cast<uint64_t>(absl::ToUnixMicros(record.create_time)), &key);
   absl::StrAppend(&key, record.key_id);
   return key;
+}
+
+std::string IndexValue(absl::string_view token_hash, absl::Time purge_after) {
+  std::string value(token_hash);
+  AppendBigEndian64(static_cast<uint64_t>(ToMicros(purge_after)), &value);
+  return value;
+}
+
+bool DecodeIndexValue(absl::string_view value, absl::string_view* token_hash,
+                      absl::Time* purge_after) {
+  if (value.size() <= 8) return false;
+  *token_hash = value.substr(0, value.size() - 8);
+  *purge_after = FromMicros(static_cast<int64_t>(ReadBigEndian64(value.substr(value.size() - 8))));
+  return true;
+}
+
+absl::Time PurgeAfter(const core::KeyRecord& record, absl::Duration retention) {
+  const absl::Time end = std::min(record.revoke_time, record.expire_time);
+  return end == absl::InfiniteFuture() ? end : end + retention;
+}
+
+std::string AuditKey(absl::string_view owner, const core::AuditEvent& event) {
+  std::string key = IndexPrefix(owner);
+  AppendBigEndian64(~static_cast<uint64_t>(absl::ToUnixMicros(event.time)), &key);
+  absl::StrAppend(&key, event.event_id);
+  return key;
+}
+
+bool AuditKeyTime(absl::string_view key, absl::Time* time) {
+  const size_t nul = key.find('\0');
+  if (nul == absl::string_view::npos || key.size() < nul + 1 + 8) return false;
+  *time = absl::FromUnixMicros(static_cast<int64_t>(~ReadBigEndian64(key.substr(nul + 1))));
+  return true;
+}
+
+int64_t DayNumber(absl::CivilDay day) { return day - absl::CivilDay(1970, 1, 1); }
+absl::CivilDay DayFromNumber(int64_t number) { return absl::CivilDay(1970, 1, 1) + number; }
+
+std::string UsageDayKey(absl::string_view key_id, absl::CivilDay day) {
+  std::string key = IndexPrefix(key_id);
+  key.push_back(kUsageDay);
+  AppendBigEndian64(static_cast<uint64_t>(DayNumber(day)), &key);
+  return key;
+}
+
+std::string UsageLastUsedKey(absl::string_view key_id) {
+  std::string key = IndexPrefix(key_id);
+  key.push_back(kUsageLastUsed);
+  return key;
+}
+
+std::string UsageClientKey(absl::string_view key_id, absl::string_view address) {
+  std::string key = IndexPrefix(key_id);
+  key.push_back(kUsageClient);
+  absl::StrAppend(&key, address);
+  return key;
+}
+
+std::string EncodeCounters(uint64_t allowed, uint64_t denied) {
+  std::string out;
+  AppendLittleEndian64(allowed, &out);
+  AppendLittleEndian64(denied, &out);
+  return out;
+}
+
+bool DecodeCounters(absl::string_view value, uint64_t* allowed, uint64_t* denied) {
+  if (value.size() != 16) return false;
+  *allowed = ReadLittleEndian64(value.data());
+  *denied = ReadLittleEndian64(value.data() + 8);
+  return true;
+}
+
+std::string EncodeMicros(absl::Time t) {
+  std::string out;
+  AppendLittleEndian64(static_cast<uint64_t>(absl::ToUnixMicros(t)), &out);
+  return out;
+}
+
+bool DecodeMicros(absl::string_view value, absl::Time* t) {
+  if (value.size() != 8) return false;
+  *t = absl::FromUnixMicros(static_cast<int64_t>(ReadLittleEndian64(value.data())));
+  return true;
 }
 
 }  // namespace keygate::storage

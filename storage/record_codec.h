@@ -1,26 +1,73 @@
-// Serialisation of core::KeyRecord for storage, and the index key layout.
+// Serialisation of records for storage, and the key layouts of the column
+// families. Big-endian integers in keys so that byte order is numeric order.
 #ifndef KEYGATE_STORAGE_RECORD_CODEC_H_
 #define KEYGATE_STORAGE_RECORD_CODEC_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "server/core/audit_event.h"
 #include "server/core/key_record.h"
 
 namespace keygate::storage {
 
 // Encodes `record` into its stored bytes.
 std::string EncodeKeyRecord(const core::KeyRecord& record);
-
 // Decodes stored bytes. Returns DataLoss if they are not a valid record.
 absl::StatusOr<core::KeyRecord> DecodeKeyRecord(absl::string_view bytes);
 
-// The team index key: team_id, NUL, big-endian creation microseconds, key_id.
-// Sorts a team's keys by creation time, then id.
+std::string EncodeAuditEvent(const core::AuditEvent& event);
+absl::StatusOr<core::AuditEvent> DecodeAuditEvent(absl::string_view bytes);
+
+// `prefix`, NUL: the start of every index key of one team or key.
+std::string IndexPrefix(absl::string_view owner);
+
+// team_keys: team, NUL, big-endian creation µs, key id. Creation order.
 std::string TeamIndexKey(const core::KeyRecord& record);
-// The prefix shared by every index key of `team_id`.
-std::string TeamIndexPrefix(absl::string_view team_id);
+
+// Values of key_ids and team_keys: the token hash, then the big-endian µs
+// after which the entry may be purged (0: never).
+std::string IndexValue(absl::string_view token_hash, absl::Time purge_after);
+// Returns false if `value` is not an index value.
+bool DecodeIndexValue(absl::string_view value, absl::string_view* token_hash,
+                      absl::Time* purge_after);
+
+// When a record may be removed for good: `retention` after it was revoked or
+// expired (whichever first); InfiniteFuture while it is neither.
+absl::Time PurgeAfter(const core::KeyRecord& record, absl::Duration retention);
+
+// audit / audit_by_key: owner (team or key id), NUL, big-endian inverted µs
+// (newest first), event id.
+std::string AuditKey(absl::string_view owner, const core::AuditEvent& event);
+// The event time encoded in an audit key; false if malformed.
+bool AuditKeyTime(absl::string_view key, absl::Time* time);
+
+// usage: key id, NUL, then a kind byte:
+//   'd' + big-endian day number -> counters (allowed, denied: 2 x uint64 LE)
+//   'l'                          -> last use (int64 µs LE)
+//   'i' + client address         -> last seen (int64 µs LE)
+inline constexpr char kUsageDay = 'd';
+inline constexpr char kUsageLastUsed = 'l';
+inline constexpr char kUsageClient = 'i';
+std::string UsageDayKey(absl::string_view key_id, absl::CivilDay day);
+std::string UsageLastUsedKey(absl::string_view key_id);
+std::string UsageClientKey(absl::string_view key_id, absl::string_view address);
+
+std::string EncodeCounters(uint64_t allowed, uint64_t denied);
+bool DecodeCounters(absl::string_view value, uint64_t* allowed, uint64_t* denied);
+std::string EncodeMicros(absl::Time t);
+bool DecodeMicros(absl::string_view value, absl::Time* t);
+
+// Days since 1970-01-01, and back.
+int64_t DayNumber(absl::CivilDay day);
+absl::CivilDay DayFromNumber(int64_t number);
+
+void AppendBigEndian64(uint64_t v, std::string* out);
+uint64_t ReadBigEndian64(absl::string_view bytes);  // bytes.size() >= 8
 
 }  // namespace keygate::storage
 

@@ -18,6 +18,7 @@
 #include "rocksdb/write_batch.h"
 #include "server/core/status_macros.h"
 #include "storage/record_codec.h"
+#include "storage/retention.h"
 
 namespace keygate::storage {
 namespace {
@@ -25,6 +26,9 @@ namespace {
 constexpr char kKeysFamily[] = "keys";
 constexpr char kKeyIdsFamily[] = "key_ids";
 constexpr char kTeamKeysFamily[] = "team_keys";
+constexpr char kAuditFamily[] = "audit";
+constexpr char kAuditByKeyFamily[] = "audit_by_key";
+constexpr char kUsageFamily[] = "usage";
 constexpr char kMetaFamily[] = "meta";
 
 // Converts a RocksDB status at the storage boundary.
@@ -42,35 +46,52 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
 }
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+absl::string_view View(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
 
-rocksdb::ColumnFamilyOptions PointLookupFamilyOptions(
-    const std::shared_ptr<rocksdb::Cache>& cache) {
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = cache;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
-  table.whole_key_filtering = true;
-  table.cache_index_and_filter_blocks = true;
-  table.pin_l0_filter_and_index_blocks_in_cache = true;
-  table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
-  table.format_version = 5;
-  rocksdb::ColumnFamilyOptions cf;
-  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  cf.memtable_whole_key_filtering = true;
-  cf.memtable_prefix_bloom_size_ratio = 0.05;
-  cf.level_compaction_dynamic_level_bytes = true;
-  return cf;
+// Decodes a page token into the index key to continue after; it must lie
+// under `prefix`.
+absl::Status DecodePageToken(absl::string_view token, absl::string_view prefix,
+                             std::string* start_after) {
+  if (!token.empty() &&
+      (!absl::WebSafeBase64Unescape(token, start_after) || !absl::StartsWith(*start_after, prefix))) {
+    return absl::InvalidArgumentError("page_token is not valid for this query");
+  }
+  return absl::OkStatus();
 }
+
+// Positions `it` at the first entry after `start_after`, or at `prefix`.
+void SeekPage(rocksdb::Iterator* it, absl::string_view prefix, absl::string_view start_after) {
+  if (start_after.empty()) {
+    it->Seek(ToSlice(prefix));
+    return;
+  }
+  it->Seek(ToSlice(start_after));
+  if (it->Valid() && View(it->key()) == start_after) it->Next();
+}
+
+// The compaction filters live as long as the database.
+struct Retention {
+  std::unique_ptr<rocksdb::CompactionFilter> key_records, key_index, audit, usage;
+};
 
 class RocksDbKeyStore final : public KeyStore {
  public:
   RocksDbKeyStore(std::unique_ptr<rocksdb::DB> db,
-                  std::vector<rocksdb::ColumnFamilyHandle*> handles)
-      : handles_(std::move(handles)), db_(std::move(db)) {
+                  std::vector<rocksdb::ColumnFamilyHandle*> handles,
+                  std::unique_ptr<Retention> retention, const RocksDbOptions& options)
+      : handles_(std::move(handles)),
+        retention_filters_(std::move(retention)),
+        db_(std::move(db)),
+        retention_(options.retention) {
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
-      if (h->GetName() == kKeysFamily) keys_ = h;
-      if (h->GetName() == kKeyIdsFamily) key_ids_ = h;
-      if (h->GetName() == kTeamKeysFamily) team_keys_ = h;
-      if (h->GetName() == kMetaFamily) meta_ = h;
+      const std::string& name = h->GetName();
+      if (name == kKeysFamily) keys_ = h;
+      if (name == kKeyIdsFamily) key_ids_ = h;
+      if (name == kTeamKeysFamily) team_keys_ = h;
+      if (name == kAuditFamily) audit_ = h;
+      if (name == kAuditByKeyFamily) audit_by_key_ = h;
+      if (name == kUsageFamily) usage_ = h;
+      if (name == kMetaFamily) meta_ = h;
     }
     sync_write_.sync = true;
   }
@@ -87,24 +108,18 @@ class RocksDbKeyStore final : public KeyStore {
         db_->Get(rocksdb::ReadOptions(), keys_, ToSlice(token_hash), &value);
     if (s.IsNotFound()) return absl::NotFoundError("no key has this token");
     KEYGATE_RETURN_IF_ERROR(FromRocks(s, "key lookup"));
-    return DecodeKeyRecord(absl::string_view(value.data(), value.size()));
+    return DecodeKeyRecord(View(value));
   }
 
   absl::StatusOr<core::KeyRecord> Get(absl::string_view key_id) const override {
     return GetAt(rocksdb::ReadOptions(), key_id);
   }
 
-  absl::Status Create(const core::KeyRecord& record) override {
-    std::string ignored;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), key_ids_, ToSlice(record.key_id), &ignored);
-    if (s.ok()) return absl::AlreadyExistsError("a key with this id exists");
-    if (!s.IsNotFound()) return FromRocks(s, "key id check");
-    s = db_->Get(rocksdb::ReadOptions(), keys_, ToSlice(record.token_hash), &ignored);
-    if (s.ok()) return absl::AlreadyExistsError("a key with this token exists");
-    if (!s.IsNotFound()) return FromRocks(s, "token check");
-
+  absl::Status Create(const core::KeyRecord& record, const core::AuditEvent* audit) override {
+    KEYGATE_RETURN_IF_ERROR(CheckNew(record));
     rocksdb::WriteBatch batch;
-    KEYGATE_RETURN_IF_ERROR(AddToBatch(record, &batch));
+    KEYGATE_RETURN_IF_ERROR(PutRecord(record, &batch));
+    if (audit != nullptr) KEYGATE_RETURN_IF_ERROR(PutAudit(*audit, &batch));
     return FromRocks(db_->Write(sync_write_, &batch), "create key");
   }
 
@@ -115,7 +130,7 @@ class RocksDbKeyStore final : public KeyStore {
     for (size_t begin = 0; begin < records.size(); begin += kBatchRecords) {
       rocksdb::WriteBatch batch;
       const size_t end = std::min(records.size(), begin + kBatchRecords);
-      for (size_t i = begin; i < end; ++i) KEYGATE_RETURN_IF_ERROR(AddToBatch(records[i], &batch));
+      for (size_t i = begin; i < end; ++i) KEYGATE_RETURN_IF_ERROR(PutRecord(records[i], &batch));
       KEYGATE_RETURN_IF_ERROR(FromRocks(db_->Write(unsynced, &batch), "bulk create"));
     }
     rocksdb::FlushOptions flush;
@@ -124,8 +139,8 @@ class RocksDbKeyStore final : public KeyStore {
   }
 
   absl::StatusOr<core::KeyRecord> Update(
-      absl::string_view key_id,
-      const std::function<absl::Status(core::KeyRecord&)>& mutate) override {
+      absl::string_view key_id, const std::function<absl::Status(core::KeyRecord&)>& mutate,
+      const UpdateExtras& extras) override {
     absl::MutexLock lock(&update_locks_[absl::Hash<absl::string_view>()(key_id) %
                                         update_locks_.size()]);
     KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord record, Get(key_id));
@@ -136,41 +151,40 @@ class RocksDbKeyStore final : public KeyStore {
       return absl::InternalError("Update must not change a key's identity");
     }
     rocksdb::WriteBatch batch;
-    KEYGATE_RETURN_IF_ERROR(FromRocks(
-        batch.Put(keys_, ToSlice(record.token_hash), EncodeKeyRecord(record)), "batch"));
+    KEYGATE_RETURN_IF_ERROR(PutRecord(record, &batch));
+    if (extras.create != nullptr) {
+      KEYGATE_RETURN_IF_ERROR(CheckNew(*extras.create));
+      KEYGATE_RETURN_IF_ERROR(PutRecord(*extras.create, &batch));
+    }
+    if (extras.audit != nullptr) KEYGATE_RETURN_IF_ERROR(PutAudit(*extras.audit, &batch));
     KEYGATE_RETURN_IF_ERROR(FromRocks(db_->Write(sync_write_, &batch), "update key"));
     return record;
   }
 
   absl::StatusOr<KeyPage> List(const ListQuery& query) const override {
     if (query.page_size == 0) return absl::InvalidArgumentError("page size must be positive");
-    const std::string prefix = TeamIndexPrefix(query.team_id);
+    const std::string prefix = IndexPrefix(query.team_id);
     std::string start_after;
-    if (!query.page_token.empty() &&
-        (!absl::WebSafeBase64Unescape(query.page_token, &start_after) ||
-         !absl::StartsWith(start_after, prefix))) {
-      return absl::InvalidArgumentError("page_token is not valid for this team");
-    }
+    KEYGATE_RETURN_IF_ERROR(DecodePageToken(query.page_token, prefix, &start_after));
 
     rocksdb::ManagedSnapshot snapshot(db_.get());
     rocksdb::ReadOptions read;
     read.snapshot = snapshot.snapshot();
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read, team_keys_));
-    if (start_after.empty()) {
-      it->Seek(prefix);
-    } else {
-      it->Seek(start_after);
-      if (it->Valid() && it->key() == start_after) it->Next();
-    }
-
     KeyPage page;
     std::string last_key;
-    for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    for (SeekPage(it.get(), prefix, start_after); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      absl::string_view hash;
+      absl::Time purge_after;
+      if (!DecodeIndexValue(View(it->value()), &hash, &purge_after)) {
+        return absl::DataLossError("team index entry does not decode");
+      }
       rocksdb::PinnableSlice value;
-      KEYGATE_RETURN_IF_ERROR(FromRocks(db_->Get(read, keys_, it->value(), &value),
-                                        "listed key lookup"));
-      KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord record,
-                               DecodeKeyRecord(absl::string_view(value.data(), value.size())));
+      const rocksdb::Status s = db_->Get(read, keys_, ToSlice(hash), &value);
+      if (s.IsNotFound()) continue;  // Purged by retention; its index follows.
+      KEYGATE_RETURN_IF_ERROR(FromRocks(s, "listed key lookup"));
+      KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord record, DecodeKeyRecord(View(value)));
       if (query.filter && !query.filter(record)) continue;
       if (page.keys.size() == query.page_size) {
         page.next_page_token = absl::WebSafeBase64Escape(last_key);
@@ -181,6 +195,109 @@ class RocksDbKeyStore final : public KeyStore {
     }
     KEYGATE_RETURN_IF_ERROR(FromRocks(it->status(), "list keys"));
     return page;
+  }
+
+  absl::Status AppendAudit(const core::AuditEvent& event) override {
+    rocksdb::WriteBatch batch;
+    KEYGATE_RETURN_IF_ERROR(PutAudit(event, &batch));
+    return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "append audit event");
+  }
+
+  absl::StatusOr<AuditPage> ListAudit(const AuditQuery& query) const override {
+    if (query.page_size == 0) return absl::InvalidArgumentError("page size must be positive");
+    const bool by_key = !query.key_id.empty();
+    const std::string prefix = IndexPrefix(by_key ? query.key_id : query.team_id);
+    std::string start_after;
+    KEYGATE_RETURN_IF_ERROR(DecodePageToken(query.page_token, prefix, &start_after));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), by_key ? audit_by_key_ : audit_));
+    AuditPage page;
+    std::string last_key;
+    for (SeekPage(it.get(), prefix, start_after); it->Valid() && it->key().starts_with(prefix);
+         it->Next()) {
+      KEYGATE_ASSIGN_OR_RETURN(core::AuditEvent event, DecodeAuditEvent(View(it->value())));
+      if (by_key && event.team_id != query.team_id) continue;
+      if (page.events.size() == query.page_size) {
+        page.next_page_token = absl::WebSafeBase64Escape(last_key);
+        break;
+      }
+      page.events.push_back(std::move(event));
+      last_key = it->key().ToString();
+    }
+    KEYGATE_RETURN_IF_ERROR(FromRocks(it->status(), "list audit events"));
+    return page;
+  }
+
+  absl::Status RecordUsage(const std::vector<core::KeyUsage>& deltas) override {
+    rocksdb::WriteBatch batch;
+    for (const core::KeyUsage& usage : deltas) {
+      for (const core::DailyUsage& day : usage.days) {
+        KEYGATE_RETURN_IF_ERROR(FromRocks(
+            batch.Merge(usage_, UsageDayKey(usage.key_id, day.day),
+                        EncodeCounters(day.allowed, day.denied)),
+            "batch"));
+      }
+      if (usage.last_used != absl::InfinitePast()) {
+        KEYGATE_RETURN_IF_ERROR(FromRocks(
+            batch.Merge(usage_, UsageLastUsedKey(usage.key_id), EncodeMicros(usage.last_used)),
+            "batch"));
+      }
+      for (const core::ClientSeen& client : usage.clients) {
+        KEYGATE_RETURN_IF_ERROR(FromRocks(
+            batch.Merge(usage_, UsageClientKey(usage.key_id, client.address),
+                        EncodeMicros(client.last_seen)),
+            "batch"));
+      }
+    }
+    return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "record usage");
+  }
+
+  absl::StatusOr<core::KeyUsage> GetUsage(absl::string_view key_id, absl::CivilDay since,
+                                          size_t max_clients) const override {
+    core::KeyUsage usage;
+    usage.key_id = std::string(key_id);
+    const std::string prefix = IndexPrefix(key_id);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), usage_));
+    for (it->Seek(ToSlice(prefix)); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const absl::string_view key = View(it->key());
+      const absl::string_view value = View(it->value());
+      if (key.size() <= prefix.size()) continue;
+      const char kind = key[prefix.size()];
+      const absl::string_view rest = key.substr(prefix.size() + 1);
+      if (kind == kUsageDay && rest.size() == 8) {
+        core::DailyUsage day;
+        day.day = DayFromNumber(static_cast<int64_t>(ReadBigEndian64(rest)));
+        if (day.day < since) continue;
+        if (!DecodeCounters(value, &day.allowed, &day.denied)) {
+          return absl::DataLossError("usage counters do not decode");
+        }
+        usage.days.push_back(day);
+      } else if (kind == kUsageLastUsed) {
+        if (!DecodeMicros(value, &usage.last_used)) return absl::DataLossError("bad last use");
+      } else if (kind == kUsageClient) {
+        core::ClientSeen client{std::string(rest)};
+        if (!DecodeMicros(value, &client.last_seen)) return absl::DataLossError("bad last seen");
+        usage.clients.push_back(std::move(client));
+      }
+    }
+    KEYGATE_RETURN_IF_ERROR(FromRocks(it->status(), "read usage"));
+    std::sort(usage.clients.begin(), usage.clients.end(),
+              [](const core::ClientSeen& a, const core::ClientSeen& b) {
+                return a.last_seen > b.last_seen;
+              });
+    if (usage.clients.size() > max_clients) usage.clients.resize(max_clients);
+    return usage;
+  }
+
+  absl::StatusOr<absl::Time> GetLastUsed(absl::string_view key_id) const override {
+    std::string value;
+    const rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), usage_, UsageLastUsedKey(key_id), &value);
+    if (s.IsNotFound()) return absl::InfinitePast();
+    KEYGATE_RETURN_IF_ERROR(FromRocks(s, "read last use"));
+    absl::Time t;
+    if (!DecodeMicros(value, &t)) return absl::DataLossError("bad last use");
+    return t;
   }
 
   absl::StatusOr<std::string> GetMetadata(absl::string_view name) const override {
@@ -196,44 +313,112 @@ class RocksDbKeyStore final : public KeyStore {
                      absl::StrCat("metadata ", name));
   }
 
+  absl::Status CompactAll() override {
+    rocksdb::CompactRangeOptions options;
+    options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      KEYGATE_RETURN_IF_ERROR(
+          FromRocks(db_->CompactRange(options, h, nullptr, nullptr), "compact"));
+    }
+    return absl::OkStatus();
+  }
+
  private:
-  // Adds a new record and its indexes to `batch`.
-  absl::Status AddToBatch(const core::KeyRecord& record, rocksdb::WriteBatch* batch) const {
+  // AlreadyExists if the id or the token hash of `record` is taken.
+  absl::Status CheckNew(const core::KeyRecord& record) const {
+    std::string ignored;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), key_ids_, ToSlice(record.key_id), &ignored);
+    if (s.ok()) return absl::AlreadyExistsError("a key with this id exists");
+    if (!s.IsNotFound()) return FromRocks(s, "key id check");
+    s = db_->Get(rocksdb::ReadOptions(), keys_, ToSlice(record.token_hash), &ignored);
+    if (s.ok()) return absl::AlreadyExistsError("a key with this token exists");
+    if (!s.IsNotFound()) return FromRocks(s, "token check");
+    return absl::OkStatus();
+  }
+
+  // Puts `record` and its indexes (with their purge time) into `batch`.
+  absl::Status PutRecord(const core::KeyRecord& record, rocksdb::WriteBatch* batch) const {
+    const std::string index_value =
+        IndexValue(record.token_hash, PurgeAfter(record, retention_));
     KEYGATE_RETURN_IF_ERROR(FromRocks(
         batch->Put(keys_, ToSlice(record.token_hash), EncodeKeyRecord(record)), "batch"));
-    KEYGATE_RETURN_IF_ERROR(FromRocks(
-        batch->Put(key_ids_, ToSlice(record.key_id), ToSlice(record.token_hash)), "batch"));
+    KEYGATE_RETURN_IF_ERROR(
+        FromRocks(batch->Put(key_ids_, ToSlice(record.key_id), index_value), "batch"));
     if (!record.team_id.empty()) {
+      KEYGATE_RETURN_IF_ERROR(
+          FromRocks(batch->Put(team_keys_, TeamIndexKey(record), index_value), "batch"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status PutAudit(const core::AuditEvent& event, rocksdb::WriteBatch* batch) const {
+    const std::string value = EncodeAuditEvent(event);
+    KEYGATE_RETURN_IF_ERROR(
+        FromRocks(batch->Put(audit_, AuditKey(event.team_id, event), value), "batch"));
+    if (!event.target_key_id.empty()) {
       KEYGATE_RETURN_IF_ERROR(FromRocks(
-          batch->Put(team_keys_, TeamIndexKey(record), ToSlice(record.token_hash)), "batch"));
+          batch->Put(audit_by_key_, AuditKey(event.target_key_id, event), value), "batch"));
     }
     return absl::OkStatus();
   }
 
   absl::StatusOr<core::KeyRecord> GetAt(const rocksdb::ReadOptions& read,
                                         absl::string_view key_id) const {
-    std::string token_hash;
-    const rocksdb::Status s = db_->Get(read, key_ids_, ToSlice(key_id), &token_hash);
+    std::string index_value;
+    rocksdb::Status s = db_->Get(read, key_ids_, ToSlice(key_id), &index_value);
     if (s.IsNotFound()) return absl::NotFoundError("no key has this id");
     KEYGATE_RETURN_IF_ERROR(FromRocks(s, "key id lookup"));
+    absl::string_view hash;
+    absl::Time purge_after;
+    if (!DecodeIndexValue(index_value, &hash, &purge_after)) {
+      return absl::DataLossError("key id index entry does not decode");
+    }
     rocksdb::PinnableSlice value;
-    KEYGATE_RETURN_IF_ERROR(
-        FromRocks(db_->Get(read, keys_, ToSlice(token_hash), &value), "key record lookup"));
-    return DecodeKeyRecord(absl::string_view(value.data(), value.size()));
+    s = db_->Get(read, keys_, ToSlice(hash), &value);
+    if (s.IsNotFound()) return absl::NotFoundError("no key has this id");  // Purged.
+    KEYGATE_RETURN_IF_ERROR(FromRocks(s, "key record lookup"));
+    return DecodeKeyRecord(View(value));
   }
 
-  // Declared before db_ so that it outlives nothing it should not: handles
-  // are destroyed explicitly in the destructor before db_ closes.
+  // Handles are destroyed explicitly (destructor) before db_ closes; the
+  // filters outlive db_.
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  std::unique_ptr<Retention> retention_filters_;
   std::unique_ptr<rocksdb::DB> db_;
+  const absl::Duration retention_;
   rocksdb::ColumnFamilyHandle* keys_ = nullptr;
   rocksdb::ColumnFamilyHandle* key_ids_ = nullptr;
   rocksdb::ColumnFamilyHandle* team_keys_ = nullptr;
+  rocksdb::ColumnFamilyHandle* audit_ = nullptr;
+  rocksdb::ColumnFamilyHandle* audit_by_key_ = nullptr;
+  rocksdb::ColumnFamilyHandle* usage_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   rocksdb::WriteOptions sync_write_;
   // Serialise read-modify-write of one key; striped by key id.
   std::array<absl::Mutex, 64> update_locks_;
 };
+
+rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,
+                                           const rocksdb::CompactionFilter* filter) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+  table.whole_key_filtering = true;
+  table.cache_index_and_filter_blocks = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+  table.format_version = 5;
+  rocksdb::ColumnFamilyOptions cf;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf.memtable_whole_key_filtering = true;
+  cf.memtable_prefix_bloom_size_ratio = 0.05;
+  cf.level_compaction_dynamic_level_bytes = true;
+  cf.compaction_filter = filter;
+  // Recompact files at least daily so that retention applies without writes.
+  if (filter != nullptr) cf.periodic_compaction_seconds = 24 * 60 * 60;
+  return cf;
+}
 
 }  // namespace
 
@@ -245,12 +430,27 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   db_options.keep_log_file_num = 5;
   db_options.max_total_wal_size = uint64_t{256} << 20;
 
+  auto retention = std::make_unique<Retention>();
+  retention->key_records =
+      NewRetentionFilter(RetentionKind::kKeyRecords, options.clock, options.retention);
+  retention->key_index =
+      NewRetentionFilter(RetentionKind::kKeyIndex, options.clock, options.retention);
+  retention->audit = NewRetentionFilter(RetentionKind::kAudit, options.clock, options.retention);
+  retention->usage =
+      NewRetentionFilter(RetentionKind::kUsage, options.clock, options.usage_retention);
+
   const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  const rocksdb::ColumnFamilyOptions cf = PointLookupFamilyOptions(cache);
+  rocksdb::ColumnFamilyOptions usage = FamilyOptions(cache, retention->usage.get());
+  usage.merge_operator = NewUsageMergeOperator();
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, cf}, {kKeysFamily, cf},
-      {kKeyIdsFamily, cf},                     {kTeamKeysFamily, cf},
-      {kMetaFamily, cf}};
+      {rocksdb::kDefaultColumnFamilyName, FamilyOptions(cache, nullptr)},
+      {kKeysFamily, FamilyOptions(cache, retention->key_records.get())},
+      {kKeyIdsFamily, FamilyOptions(cache, retention->key_index.get())},
+      {kTeamKeysFamily, FamilyOptions(cache, retention->key_index.get())},
+      {kAuditFamily, FamilyOptions(cache, retention->audit.get())},
+      {kAuditByKeyFamily, FamilyOptions(cache, retention->audit.get())},
+      {kUsageFamily, usage},
+      {kMetaFamily, FamilyOptions(cache, nullptr)}};
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -261,8 +461,8 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
     if (absl::IsInternal(status)) status = absl::UnavailableError(status.message());
     return status;
   }
-  return std::unique_ptr<KeyStore>(
-      new RocksDbKeyStore(std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+  return std::unique_ptr<KeyStore>(new RocksDbKeyStore(
+      std::unique_ptr<rocksdb::DB>(raw), std::move(handles), std::move(retention), options));
 }
 
 }  // namespace keygate::storage

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/core/clock.h"
 #include "storage/key_store.h"
 
 namespace keygate::storage {
@@ -16,16 +18,25 @@ struct RocksDbOptions {
   std::string path;
   // Size of the shared LRU block cache (data, index and filter blocks).
   size_t block_cache_bytes = size_t{128} << 20;
+  // How long revoked/expired keys and audit events are kept.
+  absl::Duration retention = absl::Hours(24 * 400);
+  // How long usage data is kept.
+  absl::Duration usage_retention = absl::Hours(24 * 90);
+  // The time retention is judged by. Must outlive the store.
+  const core::Clock* clock = &core::Clock::Real();
 };
 
 // Opens (creating if needed) a RocksDB-backed KeyStore at `options.path`.
 //
-// Layout, one column family per concern:
-//   keys       token hash -> encoded record   (Authorize: one point lookup)
-//   key_ids    key id     -> token hash
-//   team_keys  team, NUL, create time, key id -> token hash (listing order)
-//   meta       name -> value
-// Every mutation is one WriteBatch across these families written with
+// Layout, one column family per concern (key layouts in record_codec.h):
+//   keys          token hash -> encoded record   (Authorize: one point lookup)
+//   key_ids       key id     -> token hash, purge time
+//   team_keys     team, NUL, create time, key id -> token hash, purge time
+//   audit         team, NUL, inverted time, event id -> event
+//   audit_by_key  key id, NUL, inverted time, event id -> event
+//   usage         key id, NUL, kind… -> counters / times (merge operator)
+//   meta          name -> value
+// Every key change is one WriteBatch across these families written with
 // sync=true, so it is atomic and on disk (WAL) before it is acknowledged,
 // and each change is one sequence number for a future replica to follow.
 //

@@ -1,8 +1,8 @@
 #include "client/cli/args.h"
 
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "server/core/duration.h"
 
 namespace keygate::cli {
 
@@ -71,22 +71,8 @@ absl::Status CheckAllowed(const Args& args, absl::string_view command,
   return absl::OkStatus();
 }
 
-absl::StatusOr<absl::Duration> ParseHumanDuration(absl::string_view text) {
-  int64_t days = 0;
-  if (absl::EndsWith(text, "d") && absl::SimpleAtoi(text.substr(0, text.size() - 1), &days) &&
-      days >= 0) {
-    return absl::Hours(24 * days);
-  }
-  absl::Duration d;
-  if (absl::ParseDuration(text, &d) && d >= absl::ZeroDuration() && d != absl::InfiniteDuration()) {
-    return d;
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("'", text, "' is not a duration (e.g. 90d, 24h, 30m)"));
-}
-
 absl::StatusOr<absl::Time> ParseExpiry(absl::string_view text, absl::Time now) {
-  if (absl::StatusOr<absl::Duration> d = ParseHumanDuration(text); d.ok()) return now + *d;
+  if (absl::StatusOr<absl::Duration> d = core::ParseHumanDuration(text); d.ok()) return now + *d;
   absl::Time t;
   std::string error;
   if (absl::ParseTime(absl::RFC3339_full, text, &t, &error)) return t;

@@ -37,9 +37,6 @@ absl::StatusOr<Args> ParseArgs(const std::vector<std::string>& argv,
 absl::Status CheckAllowed(const Args& args, absl::string_view command,
                           const std::set<std::string>& allowed);
 
-// "90d", "36h", "1h30m", "45s" -> duration. InvalidArgument otherwise.
-absl::StatusOr<absl::Duration> ParseHumanDuration(absl::string_view text);
-
 // `--expires`: a duration from `now` ("90d") or an RFC 3339 time.
 absl::StatusOr<absl::Time> ParseExpiry(absl::string_view text, absl::Time now);
 

@@ -1,5 +1,6 @@
 #include "client/cli/commands.h"
 
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/cli/output.h"
+#include "server/core/duration.h"
 
 namespace keygate::cli {
 namespace {
@@ -98,6 +100,7 @@ int KeysList(const CommandContext& ctx, const Args& args) {
     return Fail(kExitUsage, "--page-size must be a number");
   }
   request.set_page_size(page_size);
+  request.set_rotation_due_only(args.Has("stale"));
 
   // Follows next_page_token to list every key.
   keygate::v1::ListKeysResponse all;
@@ -145,6 +148,84 @@ int KeysRevoke(const CommandContext& ctx, const Args& args) {
   } else {
     std::cout << "Revoked key " << key->key_id() << ": every request with it now gets 401.\n"
               << FormatKeyDetails(*key);
+  }
+  return kExitOk;
+}
+
+int KeysRotate(const CommandContext& ctx, const Args& args) {
+  keygate::v1::RotateKeyRequest request;
+  std::string id;
+  if (!OnePositional(args, 2, &id)) {
+    return Fail(kExitUsage, "usage: keygate keys rotate KEY_ID [--grace 24h]");
+  }
+  request.set_key_id(id);
+  if (args.Has("grace")) {
+    absl::StatusOr<absl::Duration> grace = core::ParseHumanDuration(args.Value("grace"));
+    if (!grace.ok()) return Fail(kExitUsage, grace.status().message());
+    request.mutable_grace_period()->set_seconds(absl::ToInt64Seconds(*grace));
+  }
+  absl::StatusOr<keygate::v1::RotateKeyResponse> response = ctx.client.RotateKey(request);
+  if (!response.ok()) return FailCall(response.status());
+  if (ctx.json) {
+    std::cout << ToJson(*response);
+    return kExitOk;
+  }
+  const keygate::v1::Key& old_key = response->previous_key();
+  std::cout << "Rotated " << old_key.key_id() << " -> " << response->key().key_id()
+            << ". Copy the new token now: it is shown only once.\n\n  token:         "
+            << response->token() << "\n"
+            << FormatKeyDetails(response->key()) << "\nThe old key "
+            << (old_key.state() == keygate::v1::Key::STATE_ACTIVE ? "keeps working until "
+                                                                   : "stopped working at ")
+            << absl::FormatTime("%Y-%m-%dT%H:%M:%SZ",
+                                absl::FromUnixSeconds(old_key.revoke_time().seconds()),
+                                absl::UTCTimeZone())
+            << ".\n";
+  return kExitOk;
+}
+
+int KeysUsage(const CommandContext& ctx, const Args& args) {
+  keygate::v1::GetKeyUsageRequest request;
+  std::string id;
+  if (!OnePositional(args, 2, &id)) {
+    return Fail(kExitUsage, "usage: keygate keys usage KEY_ID [--days N]");
+  }
+  request.set_key_id(id);
+  int days = 0;
+  if (args.Has("days") && !absl::SimpleAtoi(args.Value("days"), &days)) {
+    return Fail(kExitUsage, "--days must be a number (1-90)");
+  }
+  request.set_days(days);
+  absl::StatusOr<keygate::v1::KeyUsage> usage = ctx.client.GetKeyUsage(request);
+  if (!usage.ok()) return FailCall(usage.status());
+  std::cout << (ctx.json ? ToJson(*usage) : FormatUsage(*usage));
+  return kExitOk;
+}
+
+int Audit(const CommandContext& ctx, const Args& args) {
+  keygate::v1::ListAuditEventsRequest request;
+  request.set_team_id(args.Value("team"));
+  request.set_key_id(args.Value("key"));
+  if (request.team_id().empty()) return Fail(kExitUsage, "audit needs --team");
+  int limit = 100;
+  if (args.Has("limit") && (!absl::SimpleAtoi(args.Value("limit"), &limit) || limit < 1)) {
+    return Fail(kExitUsage, "--limit must be a positive number");
+  }
+  // Newest first, following pages until `limit` events.
+  keygate::v1::ListAuditEventsResponse all;
+  do {
+    request.set_page_size(std::min(limit - all.events_size(), 1000));
+    absl::StatusOr<keygate::v1::ListAuditEventsResponse> page = ctx.client.ListAuditEvents(request);
+    if (!page.ok()) return FailCall(page.status());
+    for (auto& event : *page->mutable_events()) *all.add_events() = std::move(event);
+    request.set_page_token(page->next_page_token());
+  } while (!request.page_token().empty() && all.events_size() < limit);
+  if (ctx.json) {
+    std::cout << ToJson(all);
+  } else if (all.events().empty()) {
+    std::cout << "No audit events.\n";
+  } else {
+    std::cout << FormatAuditTable({all.events().begin(), all.events().end()});
   }
   return kExitOk;
 }

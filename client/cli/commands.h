@@ -24,6 +24,9 @@ int KeysCreate(const CommandContext& ctx, const Args& args);
 int KeysList(const CommandContext& ctx, const Args& args);
 int KeysGet(const CommandContext& ctx, const Args& args);
 int KeysRevoke(const CommandContext& ctx, const Args& args);
+int KeysRotate(const CommandContext& ctx, const Args& args);
+int KeysUsage(const CommandContext& ctx, const Args& args);
+int Audit(const CommandContext& ctx, const Args& args);
 int Authorize(const CommandContext& ctx, const Args& args);
 
 // Prints "keygate: <message>" on stderr and returns `code`.

@@ -9,6 +9,7 @@
 #include "client/cli/args.h"
 #include "client/cli/commands.h"
 #include "client/keygate_client.h"
+#include "server/core/duration.h"
 
 namespace {
 
@@ -19,9 +20,12 @@ Usage:
 
 Commands:
   keys create --team T --name N --scope S [--scope S]... [--env live|test] [--expires 90d|RFC3339]
-  keys list   --team T [--all] [--env live|test] [--page-size N]
+  keys list   --team T [--all] [--stale] [--env live|test] [--page-size N]
   keys get    KEY_ID
   keys revoke KEY_ID [--reason TEXT]
+  keys rotate KEY_ID [--grace 24h]          (the old key keeps working for the grace period)
+  keys usage  KEY_ID [--days 30]
+  audit       --team T [--key KEY_ID] [--limit 100]
   authorize   TOKEN|- --scope S [--env live|test] [--client-ip IP]
 
 Management commands send the admin or operator key in $FLOWSTACK_API_KEY.
@@ -32,8 +36,9 @@ Exit codes: 0 success (authorize: allowed), 1 denied, 2 bad usage, 3 call failed
 
 const std::set<std::string> kValueOptions = {"server",  "timeout", "team",   "name",
                                              "scope",   "env",     "expires", "reason",
-                                             "page-size", "client-ip"};
-const std::set<std::string> kSwitchOptions = {"json", "all", "help"};
+                                             "page-size", "client-ip", "grace",
+                                             "days",    "key",     "limit"};
+const std::set<std::string> kSwitchOptions = {"json", "all", "stale", "help"};
 const std::set<std::string> kGlobalOptions = {"server", "timeout", "json", "help"};
 
 std::set<std::string> With(std::set<std::string> extra) {
@@ -60,7 +65,7 @@ int main(int argc, char** argv) {
   options.server = args->Value("server", server_env != nullptr ? server_env : "localhost:50051");
   if (const char* key = std::getenv("FLOWSTACK_API_KEY"); key != nullptr) options.api_key = key;
   if (args->Has("timeout")) {
-    absl::StatusOr<absl::Duration> timeout = keygate::cli::ParseHumanDuration(args->Value("timeout"));
+    absl::StatusOr<absl::Duration> timeout = keygate::core::ParseHumanDuration(args->Value("timeout"));
     if (!timeout.ok()) return Fail(kExitUsage, timeout.status().message());
     options.timeout = *timeout;
   }
@@ -76,7 +81,10 @@ int main(int argc, char** argv) {
   };
   const std::vector<std::pair<std::string, Entry>> commands = {
       {"keys create", {With({"team", "name", "scope", "env", "expires"}), keygate::cli::KeysCreate, true}},
-      {"keys list", {With({"team", "all", "env", "page-size"}), keygate::cli::KeysList, true}},
+      {"keys list", {With({"team", "all", "stale", "env", "page-size"}), keygate::cli::KeysList, true}},
+      {"keys rotate", {With({"grace"}), keygate::cli::KeysRotate, true}},
+      {"keys usage", {With({"days"}), keygate::cli::KeysUsage, true}},
+      {"audit", {With({"team", "key", "limit"}), keygate::cli::Audit, true}},
       {"keys get", {With({}), keygate::cli::KeysGet, true}},
       {"keys revoke", {With({"reason"}), keygate::cli::KeysRevoke, true}},
       {"authorize", {With({"scope", "env", "client-ip"}), keygate::cli::Authorize, false}},

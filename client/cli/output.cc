@@ -76,14 +76,10 @@ std::string FormatKeyDetails(const keygate::v1::Key& key) {
   return out;
 }
 
-std::string FormatKeyTable(const std::vector<keygate::v1::Key>& keys) {
-  std::vector<std::vector<std::string>> rows = {
-      {"KEY ID", "NAME", "ENV", "SCOPES", "STATE", "PREFIX", "CREATED"}};
-  for (const keygate::v1::Key& key : keys) {
-    rows.push_back({key.key_id(), key.name(), EnvironmentLabel(key.environment()),
-                    absl::StrJoin(key.scopes(), ","), StateLabel(key.state()),
-                    key.display_prefix(), FormatTimestamp(key.create_time())});
-  }
+namespace {
+
+// Rows (the first is the header) as left-aligned columns.
+std::string FormatTable(const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths(rows[0].size(), 0);
   for (const auto& row : rows) {
     for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
@@ -97,6 +93,55 @@ std::string FormatKeyTable(const std::vector<keygate::v1::Key>& keys) {
     absl::StrAppend(&out, "\n");
   }
   return out;
+}
+
+}  // namespace
+
+std::string FormatKeyTable(const std::vector<keygate::v1::Key>& keys) {
+  std::vector<std::vector<std::string>> rows = {
+      {"KEY ID", "NAME", "ENV", "SCOPES", "STATE", "PREFIX", "CREATED", "LAST USED"}};
+  for (const keygate::v1::Key& key : keys) {
+    std::string state = StateLabel(key.state());
+    if (key.rotation_due()) state += " (rotate)";
+    rows.push_back({key.key_id(), key.name(), EnvironmentLabel(key.environment()),
+                    absl::StrJoin(key.scopes(), ","), state, key.display_prefix(),
+                    FormatTimestamp(key.create_time()), FormatTimestamp(key.last_used_time())});
+  }
+  return FormatTable(rows);
+}
+
+std::string FormatUsage(const keygate::v1::KeyUsage& usage) {
+  std::string out = absl::StrCat("key:        ", usage.key_id(),
+                                 "\nlast used:  ", FormatTimestamp(usage.last_used_time()),
+                                 "\nallowed:    ", usage.total_allowed(),
+                                 "\ndenied:     ", usage.total_denied(), "  (over ",
+                                 usage.days_size(), " days)\n\n");
+  std::vector<std::vector<std::string>> days = {{"DATE", "ALLOWED", "DENIED"}};
+  for (const keygate::v1::DailyUsage& day : usage.days()) {
+    if (day.allowed() == 0 && day.denied() == 0) continue;
+    days.push_back({day.date(), absl::StrCat(day.allowed()), absl::StrCat(day.denied())});
+  }
+  absl::StrAppend(&out, days.size() > 1 ? FormatTable(days) : "No calls in this period.\n");
+  if (usage.client_addresses_size() > 0) {
+    std::vector<std::vector<std::string>> clients = {{"CLIENT ADDRESS", "LAST SEEN"}};
+    for (const keygate::v1::ClientAddress& c : usage.client_addresses()) {
+      clients.push_back({c.address(), FormatTimestamp(c.last_seen_time())});
+    }
+    absl::StrAppend(&out, "\n", FormatTable(clients));
+  }
+  return out;
+}
+
+std::string FormatAuditTable(const std::vector<keygate::v1::AuditEvent>& events) {
+  std::vector<std::vector<std::string>> rows = {
+      {"TIME", "ACTION", "OUTCOME", "ACTOR", "TARGET", "PEER", "DETAIL"}};
+  for (const keygate::v1::AuditEvent& e : events) {
+    std::string actor = e.actor_key_id().empty() ? "-" : e.actor_key_id();
+    if (e.actor_is_operator()) actor += " (operator)";
+    rows.push_back({FormatTimestamp(e.time()), e.action(), e.outcome(), actor,
+                    e.target_key_id().empty() ? "-" : e.target_key_id(), e.peer(), e.detail()});
+  }
+  return FormatTable(rows);
 }
 
 }  // namespace keygate::cli

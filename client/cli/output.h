@@ -7,6 +7,7 @@
 
 #include "google/protobuf/message.h"
 #include "keygate/v1/key.pb.h"
+#include "keygate/v1/key_manager.pb.h"
 
 namespace keygate::cli {
 
@@ -18,6 +19,12 @@ std::string FormatKeyDetails(const keygate::v1::Key& key);
 
 // Keys as a table: KEY ID, NAME, ENV, SCOPES, STATE, PREFIX, CREATED.
 std::string FormatKeyTable(const std::vector<keygate::v1::Key>& keys);
+
+// Usage: last use, totals, the non-zero days and the client addresses.
+std::string FormatUsage(const keygate::v1::KeyUsage& usage);
+
+// Audit events as a table: TIME, ACTION, OUTCOME, ACTOR, TARGET, PEER, DETAIL.
+std::string FormatAuditTable(const std::vector<keygate::v1::AuditEvent>& events);
 
 // "live", "test" or "-".
 std::string EnvironmentLabel(keygate::v1::Environment env);

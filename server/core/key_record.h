@@ -31,6 +31,12 @@ struct KeyRecord {
   std::string revoke_reason;
   std::string created_by;  // Creator key id, or kCreatedByBootstrap.
   bool is_operator = false;
+  // Rotation links: the key this one replaced, and the key that replaced it.
+  std::string rotated_from_key_id;
+  std::string rotated_to_key_id;
+  // Not stored with the record: filled in from usage data by the reads that
+  // report it (InfinitePast: never used, or not looked up).
+  absl::Time last_used_time = absl::InfinitePast();
 
   bool RevokedAt(absl::Time now) const { return now >= revoke_time; }
   bool ExpiredAt(absl::Time now) const { return now >= expire_time; }

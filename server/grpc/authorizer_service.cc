@@ -25,17 +25,18 @@ absl::Status AuthorizeInto(const service::KeyService& keys,
   if (!environment.ok()) return environment.status();
 
   absl::StatusOr<service::AuthorizeResult> result =
-      keys.Authorize(request.token(), *required, *environment);
+      keys.Authorize(request.token(), *required, *environment, request.client_ip());
   if (!result.ok()) {
     core::Log(core::LogLevel::kError, "authorize_failed",
               {{"error", result.status().ToString()}});
     return result.status();
   }
   response->set_allowed(result->decision.allowed());
-  response->set_reason(static_cast<keygate::v1::Reason>(result->decision.reason));
+  response->set_reason(ToProto(result->decision.reason));
   response->set_http_status(result->decision.http_status());
   if (result->key.has_value()) {
-    ToProto(*result->key, keys.clock().Now(), response->mutable_key());
+    const absl::Time now = keys.clock().Now();
+    ToProto(*result->key, now, keys.RotationDue(*result->key, now), response->mutable_key());
   }
   return absl::OkStatus();
 }

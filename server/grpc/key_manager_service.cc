@@ -3,8 +3,6 @@
 #include <string>
 #include <utility>
 
-#include "absl/time/clock.h"
-#include "server/core/log.h"
 #include "server/core/status_macros.h"
 #include "server/grpc/proto_convert.h"
 #include "server/grpc/status_convert.h"
@@ -22,33 +20,24 @@ std::string AuthorizationOf(const grpc::CallbackServerContext& context) {
 }  // namespace
 
 grpc::ServerUnaryReactor* KeyManagerService::Run(grpc::CallbackServerContext* context,
-                                                 const char* method, Handler handler) {
+                                                 Handler handler) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  pool_->Submit([this, context, method, reactor, handler = std::move(handler),
-                 authorization = AuthorizationOf(*context)] {
-    const absl::Time start = absl::Now();
-    absl::StatusOr<service::Caller> caller = keys_->Authenticate(authorization);
-    const absl::Status status = caller.ok() ? handler(*caller) : caller.status();
-    const core::LogLevel level = absl::IsInternal(status) || absl::IsDataLoss(status) ||
-                                         absl::IsUnavailable(status)
-                                     ? core::LogLevel::kError
-                                     : core::LogLevel::kInfo;
-    core::Log(level, "management_call",
-              {{"method", method},
-               {"code", absl::StatusCodeToString(status.code())},
-               {"caller", caller.ok() ? caller->key_id : std::string()},
-               {"peer", context->peer()},
-               {"duration_us", absl::ToInt64Microseconds(absl::Now() - start)},
-               {"error", status.ok() ? std::string() : std::string(status.message())}});
-    reactor->Finish(ToGrpcStatus(status));
+  service::CallInfo call{AuthorizationOf(*context), context->peer()};
+  pool_->Submit([reactor, handler = std::move(handler), call = std::move(call)] {
+    reactor->Finish(ToGrpcStatus(handler(call)));
   });
   return reactor;
+}
+
+void KeyManagerService::KeyToProto(const core::KeyRecord& key, keygate::v1::Key* out) const {
+  const absl::Time now = keys_->clock().Now();
+  ToProto(key, now, keys_->RotationDue(key, now), out);
 }
 
 grpc::ServerUnaryReactor* KeyManagerService::CreateKey(
     grpc::CallbackServerContext* context, const keygate::v1::CreateKeyRequest* request,
     keygate::v1::CreateKeyResponse* response) {
-  return Run(context, "CreateKey", [this, request, response](const service::Caller& caller) {
+  return Run(context, [this, request, response](const service::CallInfo& call) -> absl::Status {
     service::NewKey new_key;
     new_key.team_id = request->team_id();
     new_key.name = request->name();
@@ -57,8 +46,8 @@ grpc::ServerUnaryReactor* KeyManagerService::CreateKey(
     if (request->has_expire_time()) {
       KEYGATE_ASSIGN_OR_RETURN(new_key.expire_time, FromProto(request->expire_time()));
     }
-    KEYGATE_ASSIGN_OR_RETURN(service::CreatedKey created, keys_->CreateKey(caller, new_key));
-    ToProto(created.key, keys_->clock().Now(), response->mutable_key());
+    KEYGATE_ASSIGN_OR_RETURN(service::CreatedKey created, keys_->CreateKey(call, new_key));
+    KeyToProto(created.key, response->mutable_key());
     response->set_token(std::move(created.token));
     return absl::OkStatus();
   });
@@ -67,9 +56,9 @@ grpc::ServerUnaryReactor* KeyManagerService::CreateKey(
 grpc::ServerUnaryReactor* KeyManagerService::GetKey(grpc::CallbackServerContext* context,
                                                     const keygate::v1::GetKeyRequest* request,
                                                     keygate::v1::Key* response) {
-  return Run(context, "GetKey", [this, request, response](const service::Caller& caller) {
-    KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord key, keys_->GetKey(caller, request->key_id()));
-    ToProto(key, keys_->clock().Now(), response);
+  return Run(context, [this, request, response](const service::CallInfo& call) -> absl::Status {
+    KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord key, keys_->GetKey(call, request->key_id()));
+    KeyToProto(key, response);
     return absl::OkStatus();
   });
 }
@@ -77,16 +66,16 @@ grpc::ServerUnaryReactor* KeyManagerService::GetKey(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* KeyManagerService::ListKeys(
     grpc::CallbackServerContext* context, const keygate::v1::ListKeysRequest* request,
     keygate::v1::ListKeysResponse* response) {
-  return Run(context, "ListKeys", [this, request, response](const service::Caller& caller) {
+  return Run(context, [this, request, response](const service::CallInfo& call) -> absl::Status {
     service::ListRequest list;
     list.team_id = request->team_id();
     list.page_size = request->page_size();
     list.page_token = request->page_token();
     list.include_inactive = request->include_revoked();
+    list.rotation_due_only = request->rotation_due_only();
     KEYGATE_ASSIGN_OR_RETURN(list.environment, FromProto(request->environment()));
-    KEYGATE_ASSIGN_OR_RETURN(storage::KeyPage page, keys_->ListKeys(caller, list));
-    const absl::Time now = keys_->clock().Now();
-    for (const core::KeyRecord& key : page.keys) ToProto(key, now, response->add_keys());
+    KEYGATE_ASSIGN_OR_RETURN(storage::KeyPage page, keys_->ListKeys(call, list));
+    for (const core::KeyRecord& key : page.keys) KeyToProto(key, response->add_keys());
     response->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
   });
@@ -95,10 +84,51 @@ grpc::ServerUnaryReactor* KeyManagerService::ListKeys(
 grpc::ServerUnaryReactor* KeyManagerService::RevokeKey(
     grpc::CallbackServerContext* context, const keygate::v1::RevokeKeyRequest* request,
     keygate::v1::Key* response) {
-  return Run(context, "RevokeKey", [this, request, response](const service::Caller& caller) {
+  return Run(context, [this, request, response](const service::CallInfo& call) -> absl::Status {
     KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord key,
-                             keys_->RevokeKey(caller, request->key_id(), request->reason()));
-    ToProto(key, keys_->clock().Now(), response);
+                             keys_->RevokeKey(call, request->key_id(), request->reason()));
+    KeyToProto(key, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* KeyManagerService::RotateKey(
+    grpc::CallbackServerContext* context, const keygate::v1::RotateKeyRequest* request,
+    keygate::v1::RotateKeyResponse* response) {
+  return Run(context, [this, request, response](const service::CallInfo& call) -> absl::Status {
+    KEYGATE_ASSIGN_OR_RETURN(absl::Duration grace, FromProto(request->grace_period()));
+    KEYGATE_ASSIGN_OR_RETURN(service::RotatedKey rotated,
+                             keys_->RotateKey(call, request->key_id(), grace));
+    KeyToProto(rotated.key, response->mutable_key());
+    response->set_token(std::move(rotated.token));
+    KeyToProto(rotated.previous, response->mutable_previous_key());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* KeyManagerService::GetKeyUsage(
+    grpc::CallbackServerContext* context, const keygate::v1::GetKeyUsageRequest* request,
+    keygate::v1::KeyUsage* response) {
+  return Run(context, [this, request, response](const service::CallInfo& call) -> absl::Status {
+    KEYGATE_ASSIGN_OR_RETURN(core::KeyUsage usage,
+                             keys_->GetKeyUsage(call, request->key_id(), request->days()));
+    ToProto(usage, response);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* KeyManagerService::ListAuditEvents(
+    grpc::CallbackServerContext* context, const keygate::v1::ListAuditEventsRequest* request,
+    keygate::v1::ListAuditEventsResponse* response) {
+  return Run(context, [this, request, response](const service::CallInfo& call) -> absl::Status {
+    service::AuditRequest audit;
+    audit.team_id = request->team_id();
+    audit.key_id = request->key_id();
+    audit.page_size = request->page_size();
+    audit.page_token = request->page_token();
+    KEYGATE_ASSIGN_OR_RETURN(storage::AuditPage page, keys_->ListAuditEvents(call, audit));
+    for (const core::AuditEvent& event : page.events) ToProto(event, response->add_events());
+    response->set_next_page_token(page.next_page_token);
     return absl::OkStatus();
   });
 }

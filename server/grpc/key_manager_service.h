@@ -1,5 +1,5 @@
-// keygate.v1.KeyManager over gRPC: authenticates the caller from the
-// `authorization` metadata and translates to KeyService.
+// keygate.v1.KeyManager over gRPC: passes the `authorization` metadata and
+// peer to KeyService, which authenticates, audits and access-logs each call.
 #ifndef KEYGATE_SERVER_GRPC_KEY_MANAGER_SERVICE_H_
 #define KEYGATE_SERVER_GRPC_KEY_MANAGER_SERVICE_H_
 
@@ -13,8 +13,7 @@
 namespace keygate::grpc_api {
 
 // Management RPCs. Each call runs on `pool` (they block on synced writes),
-// never on gRPC's threads, and is written to the access log (method, code,
-// caller key id, peer; never a token). Thread-safe.
+// never on gRPC's threads. Thread-safe.
 class KeyManagerService final : public keygate::v1::KeyManager::CallbackService {
  public:
   KeyManagerService(service::KeyService* keys, WorkerPool* pool) : keys_(keys), pool_(pool) {}
@@ -32,13 +31,25 @@ class KeyManagerService final : public keygate::v1::KeyManager::CallbackService 
   grpc::ServerUnaryReactor* RevokeKey(grpc::CallbackServerContext* context,
                                       const keygate::v1::RevokeKeyRequest* request,
                                       keygate::v1::Key* response) override;
+  grpc::ServerUnaryReactor* RotateKey(grpc::CallbackServerContext* context,
+                                      const keygate::v1::RotateKeyRequest* request,
+                                      keygate::v1::RotateKeyResponse* response) override;
+  grpc::ServerUnaryReactor* GetKeyUsage(grpc::CallbackServerContext* context,
+                                        const keygate::v1::GetKeyUsageRequest* request,
+                                        keygate::v1::KeyUsage* response) override;
+  grpc::ServerUnaryReactor* ListAuditEvents(
+      grpc::CallbackServerContext* context, const keygate::v1::ListAuditEventsRequest* request,
+      keygate::v1::ListAuditEventsResponse* response) override;
 
  private:
-  using Handler = std::function<absl::Status(const service::Caller&)>;
+  using Handler = std::function<absl::Status(const service::CallInfo&)>;
 
-  // Authenticates the caller, runs `handler` on the pool, logs and finishes.
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method,
-                                Handler handler);
+  // Runs `handler` on the pool with the call's credential and peer, then
+  // finishes the RPC with its status.
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, Handler handler);
+
+  // `key` as the API shows it now.
+  void KeyToProto(const core::KeyRecord& key, keygate::v1::Key* out) const;
 
   service::KeyService* const keys_;
   WorkerPool* const pool_;

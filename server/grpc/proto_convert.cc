@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "absl/time/civil_time.h"
+
 namespace keygate::grpc_api {
 namespace {
 
@@ -56,7 +58,7 @@ void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
       absl::ToInt64Nanoseconds(t - absl::FromUnixSeconds(seconds))));
 }
 
-void ToProto(const core::KeyRecord& key, absl::Time now, keygate::v1::Key* out) {
+void ToProto(const core::KeyRecord& key, absl::Time now, bool rotation_due, keygate::v1::Key* out) {
   out->set_key_id(key.key_id);
   out->set_team_id(key.team_id);
   out->set_name(key.name);
@@ -70,6 +72,68 @@ void ToProto(const core::KeyRecord& key, absl::Time now, keygate::v1::Key* out) 
   out->set_created_by(key.created_by);
   out->set_operator_(key.is_operator);
   out->set_revoke_reason(key.revoke_reason);
+  if (key.last_used_time != absl::InfinitePast()) {
+    ToProto(key.last_used_time, out->mutable_last_used_time());
+  }
+  out->set_rotated_from_key_id(key.rotated_from_key_id);
+  out->set_rotated_to_key_id(key.rotated_to_key_id);
+  out->set_rotation_due(rotation_due);
+}
+
+void ToProto(const core::KeyUsage& usage, keygate::v1::KeyUsage* out) {
+  out->set_key_id(usage.key_id);
+  if (usage.last_used != absl::InfinitePast()) ToProto(usage.last_used, out->mutable_last_used_time());
+  int64_t total_allowed = 0, total_denied = 0;
+  for (const core::DailyUsage& day : usage.days) {
+    keygate::v1::DailyUsage* d = out->add_days();
+    d->set_date(absl::FormatCivilTime(day.day));
+    d->set_allowed(static_cast<int64_t>(day.allowed));
+    d->set_denied(static_cast<int64_t>(day.denied));
+    total_allowed += d->allowed();
+    total_denied += d->denied();
+  }
+  out->set_total_allowed(total_allowed);
+  out->set_total_denied(total_denied);
+  for (const core::ClientSeen& client : usage.clients) {
+    keygate::v1::ClientAddress* c = out->add_client_addresses();
+    c->set_address(client.address);
+    ToProto(client.last_seen, c->mutable_last_seen_time());
+  }
+}
+
+void ToProto(const core::AuditEvent& event, keygate::v1::AuditEvent* out) {
+  out->set_event_id(event.event_id);
+  ToProto(event.time, out->mutable_time());
+  out->set_actor_key_id(event.actor_key_id);
+  out->set_actor_is_operator(event.actor_is_operator);
+  out->set_team_id(event.team_id);
+  out->set_action(event.action);
+  out->set_target_key_id(event.target_key_id);
+  out->set_outcome(absl::StatusCodeToString(event.outcome));
+  out->set_peer(event.peer);
+  out->set_detail(event.detail);
+}
+
+keygate::v1::Reason ToProto(core::Reason reason) {
+  static_assert(static_cast<int>(core::Reason::kMalformedToken) == keygate::v1::REASON_MALFORMED_TOKEN);
+  static_assert(static_cast<int>(core::Reason::kUnknownKey) == keygate::v1::REASON_UNKNOWN_KEY);
+  static_assert(static_cast<int>(core::Reason::kRevoked) == keygate::v1::REASON_REVOKED);
+  static_assert(static_cast<int>(core::Reason::kExpired) == keygate::v1::REASON_EXPIRED);
+  static_assert(static_cast<int>(core::Reason::kInsufficientScope) ==
+                keygate::v1::REASON_INSUFFICIENT_SCOPE);
+  static_assert(static_cast<int>(core::Reason::kWrongEnvironment) ==
+                keygate::v1::REASON_WRONG_ENVIRONMENT);
+  return static_cast<keygate::v1::Reason>(reason);
+}
+
+absl::StatusOr<absl::Duration> FromProto(const google::protobuf::Duration& d) {
+  constexpr int64_t kMaxSeconds = 315576000000;  // Duration's documented range.
+  if (d.seconds() < -kMaxSeconds || d.seconds() > kMaxSeconds || d.nanos() <= -1000000000 ||
+      d.nanos() >= 1000000000 || (d.seconds() > 0 && d.nanos() < 0) ||
+      (d.seconds() < 0 && d.nanos() > 0)) {
+    return absl::InvalidArgumentError("duration is malformed");
+  }
+  return absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
 }
 
 }  // namespace keygate::grpc_api

@@ -6,15 +6,28 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "google/protobuf/duration.pb.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "keygate/v1/authorizer.pb.h"
 #include "keygate/v1/key.pb.h"
+#include "keygate/v1/key_manager.pb.h"
+#include "server/core/audit_event.h"
+#include "server/core/decision.h"
 #include "server/core/key_record.h"
 #include "server/core/token.h"
+#include "server/core/usage.h"
 
 namespace keygate::grpc_api {
 
 // `key`'s public metadata as seen at `now` (state is derived from it).
-void ToProto(const core::KeyRecord& key, absl::Time now, keygate::v1::Key* out);
+void ToProto(const core::KeyRecord& key, absl::Time now, bool rotation_due, keygate::v1::Key* out);
+
+void ToProto(const core::KeyUsage& usage, keygate::v1::KeyUsage* out);
+void ToProto(const core::AuditEvent& event, keygate::v1::AuditEvent* out);
+keygate::v1::Reason ToProto(core::Reason reason);
+
+// InvalidArgument if the duration is malformed (mixed signs, out of range).
+absl::StatusOr<absl::Duration> FromProto(const google::protobuf::Duration& d);
 
 // ENVIRONMENT_UNSPECIFIED -> nullopt. InvalidArgument for unknown values.
 absl::StatusOr<std::optional<core::Environment>> FromProto(keygate::v1::Environment env);

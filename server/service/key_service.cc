@@ -1,9 +1,13 @@
 #include "server/service/key_service.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "server/core/log.h"
+#include "server/core/random.h"
 #include "server/core/secret_file.h"
 #include "server/core/status_macros.h"
 #include "server/core/validation.h"
@@ -13,6 +17,7 @@ namespace {
 
 constexpr char kPepperCheckName[] = "pepper_check";
 constexpr char kPepperCheckInput[] = "keygate pepper check v1";
+constexpr char kUnattributedTeam[] = "-";
 
 bool HoldsUnrestrictedAdmin(const core::KeyRecord& key) {
   for (const core::Scope& scope : key.scopes) {
@@ -23,11 +28,28 @@ bool HoldsUnrestrictedAdmin(const core::KeyRecord& key) {
 
 absl::Status NotFoundKey() { return absl::NotFoundError("no key with this key_id"); }
 
+absl::Status CheckPageSize(int page_size) {
+  if (page_size < 0 || page_size > kMaxPageSize) {
+    return absl::InvalidArgumentError("page_size must be between 0 and 1000");
+  }
+  return absl::OkStatus();
+}
+
+size_t PageSizeOrDefault(int page_size) {
+  return page_size == 0 ? kDefaultPageSize : static_cast<size_t>(page_size);
+}
+
 }  // namespace
 
 KeyService::KeyService(core::TokenFormat format, std::unique_ptr<core::TokenHasher> hasher,
-                       storage::KeyStore* store, core::Clock* clock)
-    : format_(std::move(format)), hasher_(std::move(hasher)), store_(store), clock_(clock) {}
+                       storage::KeyStore* store, const core::Clock* clock,
+                       KeyServiceOptions options, UsageRecorder* usage)
+    : format_(std::move(format)),
+      hasher_(std::move(hasher)),
+      store_(store),
+      clock_(clock),
+      options_(options),
+      usage_(usage) {}
 
 absl::Status KeyService::CheckPepper() {
   const std::string check = hasher_->Hash(kPepperCheckInput);
@@ -44,7 +66,7 @@ absl::Status KeyService::CheckPepper() {
 
 absl::StatusOr<AuthorizeResult> KeyService::Authorize(
     absl::string_view token, const core::Scope& required,
-    std::optional<core::Environment> environment) const {
+    std::optional<core::Environment> environment, absl::string_view client_address) const {
   const absl::StatusOr<core::ParsedToken> parsed = format_.Parse(token);
   if (!parsed.ok()) return AuthorizeResult{{core::Reason::kMalformedToken}, std::nullopt};
   absl::StatusOr<core::KeyRecord> key = store_->FindByTokenHash(hasher_->Hash(parsed->token));
@@ -53,6 +75,7 @@ absl::StatusOr<AuthorizeResult> KeyService::Authorize(
   }
   KEYGATE_RETURN_IF_ERROR(key.status());
   const core::Decision decision = core::Decide(*key, required, environment, clock_->Now());
+  if (usage_ != nullptr) usage_->Record(key->key_id, decision.allowed(), client_address);
   return AuthorizeResult{decision, *std::move(key)};
 }
 
@@ -63,7 +86,8 @@ absl::StatusOr<Caller> KeyService::Authenticate(absl::string_view authorization)
   }
   const absl::StatusOr<core::ParsedToken> parsed = format_.Parse(authorization);
   if (!parsed.ok()) {
-    return absl::UnauthenticatedError(absl::StrCat("malformed credential: ", parsed.status().message()));
+    return absl::UnauthenticatedError(
+        absl::StrCat("malformed credential: ", parsed.status().message()));
   }
   absl::StatusOr<core::KeyRecord> key = store_->FindByTokenHash(hasher_->Hash(parsed->token));
   if (absl::IsNotFound(key.status())) return absl::UnauthenticatedError("unknown credential");
@@ -77,59 +101,122 @@ absl::StatusOr<Caller> KeyService::Authenticate(absl::string_view authorization)
       break;
   }
   if (!key->is_operator && !HoldsUnrestrictedAdmin(*key)) {
-    return absl::PermissionDeniedError(
-        "credential lacks the admin scope needed to manage keys");
+    return absl::PermissionDeniedError("credential lacks the admin scope needed to manage keys");
   }
   return Caller{key->key_id, key->team_id, key->environment, key->is_operator};
 }
 
-absl::StatusOr<CreatedKey> KeyService::CreateKey(const Caller& caller, const NewKey& request) {
-  KEYGATE_RETURN_IF_ERROR(core::ValidateTeamId(request.team_id));
-  KEYGATE_RETURN_IF_ERROR(core::ValidateKeyName(request.name));
-  if (request.scopes.empty() || request.scopes.size() > core::kMaxScopesPerKey) {
-    return absl::InvalidArgumentError("scopes must hold 1 to 32 scopes");
-  }
-  for (const std::string& scope : request.scopes) {
-    if (scope.size() > core::kMaxScopeChars) {
-      return absl::InvalidArgumentError("each scope must be at most 96 characters");
-    }
-  }
-  KEYGATE_ASSIGN_OR_RETURN(std::vector<core::Scope> scopes, core::ParseScopes(request.scopes));
-  if (!request.environment.has_value()) {
-    return absl::InvalidArgumentError(
-        "environment is required (ENVIRONMENT_LIVE or ENVIRONMENT_TEST)");
-  }
-  const absl::Time now = clock_->Now();
-  if (request.expire_time <= now) {
-    return absl::InvalidArgumentError("expire_time must be in the future");
-  }
-  if (!caller.is_operator) {
-    if (caller.team_id != request.team_id) {
-      return absl::PermissionDeniedError("an admin key may only create keys for its own team");
-    }
-    if (caller.environment != *request.environment) {
-      return absl::PermissionDeniedError(
-          "an admin key may only create keys in its own environment");
-    }
-  }
+template <typename T, typename Body>
+absl::StatusOr<T> KeyService::Manage(const CallInfo& call, const char* action,
+                                     absl::string_view team, absl::string_view target_key_id,
+                                     Body body) {
+  const absl::Time start = absl::Now();
+  core::AuditEvent event;
+  event.event_id = core::SecureRandomBase62(20);
+  event.time = clock_->Now();
+  event.team_id = std::string(team);
+  event.action = action;
+  event.target_key_id = std::string(target_key_id);
+  event.peer = call.peer;
 
-  CreatedKey created;
-  created.token = format_.Generate(*request.environment);
-  const absl::StatusOr<core::ParsedToken> parsed = format_.Parse(created.token);
-  if (!parsed.ok()) return absl::InternalError("generated token does not parse");
-  core::KeyRecord& key = created.key;
+  const absl::StatusOr<Caller> caller = Authenticate(call.authorization);
+  const absl::StatusOr<T> result = [&]() -> absl::StatusOr<T> {
+    if (!caller.ok()) return caller.status();
+    event.actor_key_id = caller->key_id;
+    event.actor_is_operator = caller->is_operator;
+    if (event.team_id.empty()) event.team_id = caller->team_id;
+    return body(*caller, event);
+  }();
+  const absl::Status status = result.status();
+  if (!status.ok()) {
+    event.outcome = status.code();
+    event.detail = std::string(status.message().substr(0, 256));
+    if (absl::Status s = store_->AppendAudit(event); !s.ok()) {
+      core::Log(core::LogLevel::kError, "audit_append_failed", {{"error", s.ToString()}});
+    }
+  }
+  const bool server_side = absl::IsInternal(status) || absl::IsDataLoss(status) ||
+                           absl::IsUnavailable(status) || absl::IsResourceExhausted(status);
+  core::Log(server_side ? core::LogLevel::kError : core::LogLevel::kInfo, "management_call",
+            {{"method", action},
+             {"code", absl::StatusCodeToString(status.code())},
+             {"caller", event.actor_key_id},
+             {"team", event.team_id},
+             {"target", event.target_key_id},
+             {"peer", call.peer},
+             {"duration_us", absl::ToInt64Microseconds(absl::Now() - start)},
+             {"error", std::string(status.message())}});
+  return result;
+}
+
+core::KeyRecord KeyService::NewRecord(const Caller& caller, const core::ParsedToken& token) const {
+  core::KeyRecord key;
   key.key_id = core::GenerateKeyId();
-  key.team_id = request.team_id;
-  key.name = request.name;
-  key.scopes = std::move(scopes);
-  key.environment = *request.environment;
-  key.display_prefix = core::TokenFormat::DisplayPrefix(*parsed);
-  key.token_hash = hasher_->Hash(parsed->token);
-  key.create_time = now;
-  key.expire_time = request.expire_time;
+  key.environment = token.environment;
+  key.display_prefix = core::TokenFormat::DisplayPrefix(token);
+  key.token_hash = hasher_->Hash(token.token);
+  key.create_time = clock_->Now();
   key.created_by = caller.key_id;
-  KEYGATE_RETURN_IF_ERROR(store_->Create(key));
-  return created;
+  return key;
+}
+
+absl::StatusOr<CreatedKey> KeyService::CreateKey(const CallInfo& call, const NewKey& request) {
+  return Manage<CreatedKey>(
+      call, "CreateKey", request.team_id, "",
+      [&](const Caller& caller, core::AuditEvent& event) -> absl::StatusOr<CreatedKey> {
+        KEYGATE_RETURN_IF_ERROR(core::ValidateTeamId(request.team_id));
+        KEYGATE_RETURN_IF_ERROR(core::ValidateKeyName(request.name));
+        if (request.scopes.empty() || request.scopes.size() > core::kMaxScopesPerKey) {
+          return absl::InvalidArgumentError("scopes must hold 1 to 32 scopes");
+        }
+        for (const std::string& scope : request.scopes) {
+          if (scope.size() > core::kMaxScopeChars) {
+            return absl::InvalidArgumentError("each scope must be at most 96 characters");
+          }
+        }
+        KEYGATE_ASSIGN_OR_RETURN(std::vector<core::Scope> scopes,
+                                 core::ParseScopes(request.scopes));
+        if (!request.environment.has_value()) {
+          return absl::InvalidArgumentError(
+              "environment is required (ENVIRONMENT_LIVE or ENVIRONMENT_TEST)");
+        }
+        const absl::Time now = clock_->Now();
+        absl::Time expire_time = request.expire_time;
+        if (expire_time <= now) {
+          return absl::InvalidArgumentError("expire_time must be in the future");
+        }
+        if (options_.max_key_ttl > absl::ZeroDuration()) {
+          if (expire_time == absl::InfiniteFuture()) {
+            expire_time = now + options_.max_key_ttl;
+          } else if (expire_time > now + options_.max_key_ttl) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "expire_time is beyond this server's maximum key lifetime of ",
+                absl::FormatDuration(options_.max_key_ttl)));
+          }
+        }
+        if (!caller.is_operator) {
+          if (caller.team_id != request.team_id) {
+            return absl::PermissionDeniedError("an admin key may only create keys for its own team");
+          }
+          if (caller.environment != *request.environment) {
+            return absl::PermissionDeniedError(
+                "an admin key may only create keys in its own environment");
+          }
+        }
+
+        CreatedKey created;
+        created.token = format_.Generate(*request.environment);
+        const absl::StatusOr<core::ParsedToken> parsed = format_.Parse(created.token);
+        if (!parsed.ok()) return absl::InternalError("generated token does not parse");
+        created.key = NewRecord(caller, *parsed);
+        created.key.team_id = request.team_id;
+        created.key.name = request.name;
+        created.key.scopes = std::move(scopes);
+        created.key.expire_time = expire_time;
+        event.target_key_id = created.key.key_id;
+        KEYGATE_RETURN_IF_ERROR(store_->Create(created.key, &event));
+        return created;
+      });
 }
 
 absl::StatusOr<core::KeyRecord> KeyService::LoadVisible(const Caller& caller,
@@ -143,60 +230,189 @@ absl::StatusOr<core::KeyRecord> KeyService::LoadVisible(const Caller& caller,
   // one, so that existence is not leaked.
   if (key->is_operator || key->team_id != caller.team_id) return NotFoundKey();
   if (key->environment != caller.environment) {
-    return absl::PermissionDeniedError(
-        "an admin key may only manage keys of its own environment");
+    return absl::PermissionDeniedError("an admin key may only manage keys of its own environment");
   }
   return key;
 }
 
-absl::StatusOr<core::KeyRecord> KeyService::GetKey(const Caller& caller,
-                                                   absl::string_view key_id) const {
-  return LoadVisible(caller, key_id);
+absl::Status KeyService::AddLastUsed(core::KeyRecord& key) const {
+  KEYGATE_ASSIGN_OR_RETURN(key.last_used_time, store_->GetLastUsed(key.key_id));
+  return absl::OkStatus();
 }
 
-absl::StatusOr<storage::KeyPage> KeyService::ListKeys(const Caller& caller,
-                                                      const ListRequest& request) const {
-  KEYGATE_RETURN_IF_ERROR(core::ValidateTeamId(request.team_id));
-  if (request.page_size < 0 || request.page_size > kMaxPageSize) {
-    return absl::InvalidArgumentError("page_size must be between 0 and 1000");
-  }
-  std::optional<core::Environment> environment = request.environment;
-  if (!caller.is_operator) {
-    if (caller.team_id != request.team_id) {
-      return absl::PermissionDeniedError("an admin key may only list keys of its own team");
-    }
-    if (environment.has_value() && *environment != caller.environment) {
-      return absl::PermissionDeniedError(
-          "an admin key may only list keys of its own environment");
-    }
-    environment = caller.environment;
-  }
-  storage::ListQuery query;
-  query.team_id = request.team_id;
-  query.page_size = request.page_size == 0 ? kDefaultPageSize : request.page_size;
-  query.page_token = request.page_token;
-  const absl::Time now = clock_->Now();
-  const bool include_inactive = request.include_inactive;
-  query.filter = [environment, include_inactive, now](const core::KeyRecord& key) {
-    if (environment.has_value() && key.environment != *environment) return false;
-    return include_inactive || key.StateAt(now) == core::KeyState::kActive;
-  };
-  return store_->List(query);
+absl::StatusOr<core::KeyRecord> KeyService::GetKey(const CallInfo& call,
+                                                   absl::string_view key_id) {
+  return Manage<core::KeyRecord>(
+      call, "GetKey", "", key_id,
+      [&](const Caller& caller, core::AuditEvent&) -> absl::StatusOr<core::KeyRecord> {
+        KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord key, LoadVisible(caller, key_id));
+        KEYGATE_RETURN_IF_ERROR(AddLastUsed(key));
+        return key;
+      });
 }
 
-absl::StatusOr<core::KeyRecord> KeyService::RevokeKey(const Caller& caller,
+absl::StatusOr<storage::KeyPage> KeyService::ListKeys(const CallInfo& call,
+                                                      const ListRequest& request) {
+  return Manage<storage::KeyPage>(
+      call, "ListKeys", request.team_id, "",
+      [&](const Caller& caller, core::AuditEvent&) -> absl::StatusOr<storage::KeyPage> {
+        KEYGATE_RETURN_IF_ERROR(core::ValidateTeamId(request.team_id));
+        KEYGATE_RETURN_IF_ERROR(CheckPageSize(request.page_size));
+        std::optional<core::Environment> environment = request.environment;
+        if (!caller.is_operator) {
+          if (caller.team_id != request.team_id) {
+            return absl::PermissionDeniedError("an admin key may only list keys of its own team");
+          }
+          if (environment.has_value() && *environment != caller.environment) {
+            return absl::PermissionDeniedError(
+                "an admin key may only list keys of its own environment");
+          }
+          environment = caller.environment;
+        }
+        storage::ListQuery query;
+        query.team_id = request.team_id;
+        query.page_size = PageSizeOrDefault(request.page_size);
+        query.page_token = request.page_token;
+        const absl::Time now = clock_->Now();
+        query.filter = [this, environment, request, now](const core::KeyRecord& key) {
+          if (environment.has_value() && key.environment != *environment) return false;
+          if (request.rotation_due_only) return RotationDue(key, now);
+          return request.include_inactive || key.StateAt(now) == core::KeyState::kActive;
+        };
+        KEYGATE_ASSIGN_OR_RETURN(storage::KeyPage page, store_->List(query));
+        for (core::KeyRecord& key : page.keys) KEYGATE_RETURN_IF_ERROR(AddLastUsed(key));
+        return page;
+      });
+}
+
+absl::StatusOr<core::KeyRecord> KeyService::RevokeKey(const CallInfo& call,
                                                       absl::string_view key_id,
                                                       absl::string_view reason) {
-  KEYGATE_RETURN_IF_ERROR(core::ValidateRevokeReason(reason));
-  KEYGATE_RETURN_IF_ERROR(LoadVisible(caller, key_id).status());
-  const absl::Time now = clock_->Now();
-  return store_->Update(key_id, [&](core::KeyRecord& key) {
-    if (!key.RevokedAt(now)) {
-      key.revoke_time = now;
-      key.revoke_reason = std::string(reason);
-    }
-    return absl::OkStatus();
-  });
+  return Manage<core::KeyRecord>(
+      call, "RevokeKey", "", key_id,
+      [&](const Caller& caller, core::AuditEvent& event) -> absl::StatusOr<core::KeyRecord> {
+        KEYGATE_RETURN_IF_ERROR(core::ValidateRevokeReason(reason));
+        KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord visible, LoadVisible(caller, key_id));
+        event.team_id = visible.team_id;
+        const absl::Time now = clock_->Now();
+        return store_->Update(
+            key_id,
+            [&](core::KeyRecord& key) {
+              if (!key.RevokedAt(now)) {
+                key.revoke_time = now;
+                key.revoke_reason = std::string(reason);
+              }
+              return absl::OkStatus();
+            },
+            storage::UpdateExtras{nullptr, &event});
+      });
+}
+
+absl::StatusOr<RotatedKey> KeyService::RotateKey(const CallInfo& call, absl::string_view key_id,
+                                                 absl::Duration grace_period) {
+  return Manage<RotatedKey>(
+      call, "RotateKey", "", key_id,
+      [&](const Caller& caller, core::AuditEvent& event) -> absl::StatusOr<RotatedKey> {
+        if (grace_period < absl::ZeroDuration() || grace_period > options_.max_grace_period) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "grace_period must be between 0 and ",
+              absl::FormatDuration(options_.max_grace_period)));
+        }
+        KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord old_key, LoadVisible(caller, key_id));
+        event.team_id = old_key.team_id;
+        const absl::Time now = clock_->Now();
+        RotatedKey rotated;
+        rotated.token = format_.Generate(old_key.environment);
+        const absl::StatusOr<core::ParsedToken> parsed = format_.Parse(rotated.token);
+        if (!parsed.ok()) return absl::InternalError("generated token does not parse");
+        core::KeyRecord& key = rotated.key;
+        key = NewRecord(caller, *parsed);
+        key.team_id = old_key.team_id;
+        key.name = old_key.name;
+        key.scopes = old_key.scopes;
+        key.is_operator = old_key.is_operator;
+        // Never outlives what the old key was allowed.
+        key.expire_time = old_key.expire_time;
+        key.rotated_from_key_id = old_key.key_id;
+        event.detail = absl::StrCat("new key ", key.key_id);
+
+        KEYGATE_ASSIGN_OR_RETURN(
+            rotated.previous,
+            store_->Update(
+                key_id,
+                [&](core::KeyRecord& old) -> absl::Status {
+                  if (old.StateAt(now) != core::KeyState::kActive) {
+                    return absl::FailedPreconditionError("only an active key can be rotated");
+                  }
+                  if (!old.rotated_to_key_id.empty()) {
+                    return absl::FailedPreconditionError(
+                        absl::StrCat("key was already rotated to ", old.rotated_to_key_id));
+                  }
+                  old.rotated_to_key_id = key.key_id;
+                  old.revoke_time = now + grace_period;
+                  old.revoke_reason = "rotated";
+                  return absl::OkStatus();
+                },
+                storage::UpdateExtras{&key, &event}));
+        return rotated;
+      });
+}
+
+absl::StatusOr<core::KeyUsage> KeyService::GetKeyUsage(const CallInfo& call,
+                                                       absl::string_view key_id, int days) {
+  return Manage<core::KeyUsage>(
+      call, "GetKeyUsage", "", key_id,
+      [&](const Caller& caller, core::AuditEvent&) -> absl::StatusOr<core::KeyUsage> {
+        if (days < 0 || days > core::kUsageRetentionDays) {
+          return absl::InvalidArgumentError("days must be between 0 and 90");
+        }
+        if (days == 0) days = kDefaultUsageDays;
+        KEYGATE_RETURN_IF_ERROR(LoadVisible(caller, key_id).status());
+        const absl::CivilDay today = absl::ToCivilDay(clock_->Now(), absl::UTCTimeZone());
+        const absl::CivilDay first = today - (days - 1);
+        KEYGATE_ASSIGN_OR_RETURN(core::KeyUsage stored,
+                                 store_->GetUsage(key_id, first, kMaxReportedClients));
+        // One entry per day of the range, zero where nothing was recorded.
+        core::KeyUsage usage = stored;
+        usage.days.clear();
+        auto it = stored.days.begin();
+        for (absl::CivilDay day = first; day <= today; ++day) {
+          while (it != stored.days.end() && it->day < day) ++it;
+          if (it != stored.days.end() && it->day == day) {
+            usage.days.push_back(*it);
+          } else {
+            usage.days.push_back(core::DailyUsage{day});
+          }
+        }
+        return usage;
+      });
+}
+
+absl::StatusOr<storage::AuditPage> KeyService::ListAuditEvents(const CallInfo& call,
+                                                               const AuditRequest& request) {
+  return Manage<storage::AuditPage>(
+      call, "ListAuditEvents", request.team_id, request.key_id,
+      [&](const Caller& caller, core::AuditEvent&) -> absl::StatusOr<storage::AuditPage> {
+        const bool unattributed = request.team_id == kUnattributedTeam;
+        if (!unattributed) KEYGATE_RETURN_IF_ERROR(core::ValidateTeamId(request.team_id));
+        if (!request.key_id.empty()) KEYGATE_RETURN_IF_ERROR(core::ValidateKeyId(request.key_id));
+        KEYGATE_RETURN_IF_ERROR(CheckPageSize(request.page_size));
+        if (!caller.is_operator && (unattributed || caller.team_id != request.team_id)) {
+          return absl::PermissionDeniedError(
+              "an admin key may only read the audit trail of its own team");
+        }
+        storage::AuditQuery query;
+        query.team_id = unattributed ? "" : request.team_id;
+        query.key_id = request.key_id;
+        query.page_size = PageSizeOrDefault(request.page_size);
+        query.page_token = request.page_token;
+        return store_->ListAudit(query);
+      });
+}
+
+bool KeyService::RotationDue(const core::KeyRecord& key, absl::Time now) const {
+  return key.StateAt(now) == core::KeyState::kActive && key.rotated_to_key_id.empty() &&
+         now - key.create_time >= options_.rotation_period;
 }
 
 absl::StatusOr<KeyService::BootstrapResult> KeyService::EnsureOperatorKey(
@@ -229,16 +445,21 @@ absl::StatusOr<KeyService::BootstrapResult> KeyService::EnsureOperatorKey(
   if (!absl::IsNotFound(existing.status())) return existing.status();
 
   core::KeyRecord& key = result.key;
-  key.key_id = core::GenerateKeyId();
+  Caller bootstrap;
+  bootstrap.key_id = core::kCreatedByBootstrap;
+  key = NewRecord(bootstrap, *parsed);
   key.name = "operator (bootstrap)";
   key.scopes = {core::Scope{"", core::Level::kAdmin}};
-  key.environment = parsed->environment;
-  key.display_prefix = core::TokenFormat::DisplayPrefix(*parsed);
-  key.token_hash = hash;
-  key.create_time = clock_->Now();
-  key.created_by = core::kCreatedByBootstrap;
   key.is_operator = true;
-  KEYGATE_RETURN_IF_ERROR(store_->Create(key));
+  core::AuditEvent event;
+  event.event_id = core::SecureRandomBase62(20);
+  event.time = key.create_time;
+  event.actor_key_id = core::kCreatedByBootstrap;
+  event.actor_is_operator = true;
+  event.action = "BootstrapOperatorKey";
+  event.target_key_id = key.key_id;
+  event.detail = absl::StrCat("from ", path);
+  KEYGATE_RETURN_IF_ERROR(store_->Create(key, &event));
   result.registered = true;
   return result;
 }

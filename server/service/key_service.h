@@ -12,12 +12,15 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/core/audit_event.h"
 #include "server/core/clock.h"
 #include "server/core/decision.h"
 #include "server/core/key_record.h"
 #include "server/core/scope.h"
 #include "server/core/token.h"
 #include "server/core/token_hasher.h"
+#include "server/core/usage.h"
+#include "server/service/usage_recorder.h"
 #include "storage/key_store.h"
 
 namespace keygate::service {
@@ -37,6 +40,13 @@ struct Caller {
   bool is_operator = false;
 };
 
+// Where a management call comes from: its `authorization` header value and
+// the peer address (for the audit trail and the access log).
+struct CallInfo {
+  std::string authorization;
+  std::string peer;
+};
+
 // What CreateKey needs; validated by CreateKey.
 struct NewKey {
   std::string team_id;
@@ -51,25 +61,58 @@ struct CreatedKey {
   std::string token;  // The secret; returned to the caller once, never stored.
 };
 
+struct RotatedKey {
+  core::KeyRecord key;       // The new key.
+  std::string token;         // Its secret, shown once.
+  core::KeyRecord previous;  // The old key, revoked at the end of the grace period.
+};
+
 struct ListRequest {
   std::string team_id;
   int page_size = 0;  // 0: default.
   std::string page_token;
   bool include_inactive = false;
+  bool rotation_due_only = false;
   std::optional<core::Environment> environment;
+};
+
+struct AuditRequest {
+  std::string team_id;  // "-": events not attributed to a team (operators).
+  std::string key_id;   // Optional filter.
+  int page_size = 0;
+  std::string page_token;
 };
 
 inline constexpr int kDefaultPageSize = 50;
 inline constexpr int kMaxPageSize = 1000;
+inline constexpr int kDefaultUsageDays = 30;
+inline constexpr size_t kMaxReportedClients = 20;
+
+// Server policy, fixed at start.
+struct KeyServiceOptions {
+  // Longest lifetime a key may be given; zero: no ceiling. With a ceiling,
+  // keys created without expire_time expire after it.
+  absl::Duration max_key_ttl = absl::ZeroDuration();
+  // Active keys older than this are reported as due for rotation.
+  absl::Duration rotation_period = absl::Hours(24 * 90);
+  // Longest grace period RotateKey accepts.
+  absl::Duration max_grace_period = absl::Hours(24 * 7);
+};
 
 // Keygate's behaviour, independent of the transport.
 //
-// Authorize is the hot path: it takes no lock of its own (only the store's
-// lock-free reads). Management calls block on durable writes. Thread-safe.
+// Authorize is the hot path: it takes no lock of its own besides one usage
+// shard lock, and never writes to storage. Management calls authenticate the
+// caller, block on durable writes, and are recorded: writes (create, rotate,
+// revoke) carry their audit event in their own atomic batch, and every
+// refused call is appended to the audit trail. Thread-safe.
 class KeyService {
  public:
+  // `store`, `clock` and `usage` (may be null: no usage monitoring) must
+  // outlive the service.
   KeyService(core::TokenFormat format, std::unique_ptr<core::TokenHasher> hasher,
-             storage::KeyStore* store, core::Clock* clock);
+             storage::KeyStore* store, const core::Clock* clock,
+             KeyServiceOptions options = {}, UsageRecorder* usage = nullptr);
 
   // Verifies that the hasher's pepper is the one this store was created with
   // (recording it on first use). Returns FailedPrecondition on a mismatch:
@@ -78,10 +121,12 @@ class KeyService {
 
   // Decides whether `token` (raw or `Bearer …`) grants `required`, optionally
   // only in `environment`. A malformed token is rejected before any lookup.
-  // Errors only when storage fails (callers fail closed).
+  // Outcomes for a matched key are counted for usage monitoring with
+  // `client_address`. Errors only when storage fails (callers fail closed).
   absl::StatusOr<AuthorizeResult> Authorize(absl::string_view token,
                                             const core::Scope& required,
-                                            std::optional<core::Environment> environment) const;
+                                            std::optional<core::Environment> environment,
+                                            absl::string_view client_address = "") const;
 
   // Identifies a management caller from an `authorization` header value.
   // Unauthenticated: missing, malformed, unknown, revoked or expired
@@ -89,26 +134,46 @@ class KeyService {
   // key nor holds the unrestricted `admin` scope.
   absl::StatusOr<Caller> Authenticate(absl::string_view authorization) const;
 
-  // Creates a key (durably). InvalidArgument on bad input; PermissionDenied
-  // if a team admin targets another team or environment.
-  absl::StatusOr<CreatedKey> CreateKey(const Caller& caller, const NewKey& request);
+  // Every management call below first authenticates `call` (errors as
+  // Authenticate) and returns InvalidArgument for bad input.
+
+  // Creates a key (durably). PermissionDenied if a team admin targets
+  // another team or environment.
+  absl::StatusOr<CreatedKey> CreateKey(const CallInfo& call, const NewKey& request);
 
   // NotFound if no such key or it belongs to a team the caller cannot see;
   // PermissionDenied for a team admin on a key of the other environment.
-  absl::StatusOr<core::KeyRecord> GetKey(const Caller& caller, absl::string_view key_id) const;
+  absl::StatusOr<core::KeyRecord> GetKey(const CallInfo& call, absl::string_view key_id);
 
   // PermissionDenied for another team's (or environment's) listing.
-  absl::StatusOr<storage::KeyPage> ListKeys(const Caller& caller, const ListRequest& request) const;
+  absl::StatusOr<storage::KeyPage> ListKeys(const CallInfo& call, const ListRequest& request);
 
   // Revokes a key, effective for the next Authorize. Idempotent: an already
-  // revoked key is returned unchanged. Errors as GetKey.
-  absl::StatusOr<core::KeyRecord> RevokeKey(const Caller& caller, absl::string_view key_id,
+  // revoked key keeps its revocation time. Errors as GetKey.
+  absl::StatusOr<core::KeyRecord> RevokeKey(const CallInfo& call, absl::string_view key_id,
                                             absl::string_view reason);
+
+  // Replaces an active key (see the RotateKey RPC). FailedPrecondition if the
+  // key is revoked, expired or already rotated. Errors as GetKey.
+  absl::StatusOr<RotatedKey> RotateKey(const CallInfo& call, absl::string_view key_id,
+                                       absl::Duration grace_period);
+
+  // Usage of a key over the last `days` UTC days (1-90, 0: 30), one entry
+  // per day. Errors as GetKey.
+  absl::StatusOr<core::KeyUsage> GetKeyUsage(const CallInfo& call, absl::string_view key_id,
+                                             int days);
+
+  // A team's audit trail, newest first. PermissionDenied for another team's.
+  absl::StatusOr<storage::AuditPage> ListAuditEvents(const CallInfo& call,
+                                                     const AuditRequest& request);
+
+  // Whether an active key is older than the rotation period at `now`.
+  bool RotationDue(const core::KeyRecord& key, absl::Time now) const;
 
   // Makes sure the token in `path` is a registered operator key, generating
   // the token and writing it to `path` (mode 0600) first if the file does not
-  // exist. Returns the operator key. InvalidArgument if the file holds no
-  // valid token; FailedPrecondition if its token belongs to a normal key.
+  // exist. InvalidArgument if the file holds no valid token;
+  // FailedPrecondition if its token belongs to a normal key.
   struct BootstrapResult {
     core::KeyRecord key;
     bool generated_file = false;
@@ -117,16 +182,30 @@ class KeyService {
   absl::StatusOr<BootstrapResult> EnsureOperatorKey(const std::string& path);
 
   const core::TokenFormat& token_format() const { return format_; }
-  core::Clock& clock() const { return *clock_; }
+  const core::Clock& clock() const { return *clock_; }
+  const KeyServiceOptions& options() const { return options_; }
 
  private:
+  // Authenticates `call`, runs `body`, access-logs the call and appends the
+  // audit event of a refused call. `body` gets the caller and the call's
+  // audit event (to adjust, and to pass to the store on a write).
+  template <typename T, typename Body>
+  absl::StatusOr<T> Manage(const CallInfo& call, const char* action, absl::string_view team,
+                           absl::string_view target_key_id, Body body);
+
   // Loads `key_id` as visible to `caller` (see GetKey).
   absl::StatusOr<core::KeyRecord> LoadVisible(const Caller& caller, absl::string_view key_id) const;
+  // Fills in last_used_time from usage data.
+  absl::Status AddLastUsed(core::KeyRecord& key) const;
+  // A new key of `caller` from a parsed request.
+  core::KeyRecord NewRecord(const Caller& caller, const core::ParsedToken& token) const;
 
   const core::TokenFormat format_;
   const std::unique_ptr<core::TokenHasher> hasher_;
   storage::KeyStore* const store_;
-  core::Clock* const clock_;
+  const core::Clock* const clock_;
+  const KeyServiceOptions options_;
+  UsageRecorder* const usage_;
 };
 
 }  // namespace keygate::service

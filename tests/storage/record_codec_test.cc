@@ -131,7 +131,7 @@ TEST(TeamIndexKeyTest, StartsWithTeamPrefixAndSortsByCreationTime) {
   const core::KeyRecord older = MakeRecord("team-a", kCreate);
   core::KeyRecord newer = MakeRecord("team-a", kCreate + absl::Microseconds(1));
   core::KeyRecord much_newer = MakeRecord("team-a", kCreate + absl::Hours(24 * 365));
-  EXPECT_TRUE(absl::StartsWith(TeamIndexKey(older), TeamIndexPrefix("team-a")));
+  EXPECT_TRUE(absl::StartsWith(TeamIndexKey(older), IndexPrefix("team-a")));
   EXPECT_LT(TeamIndexKey(older), TeamIndexKey(newer));
   EXPECT_LT(TeamIndexKey(newer), TeamIndexKey(much_newer));
   // Same creation time: ordered by key id, and still distinct.
@@ -143,9 +143,9 @@ TEST(TeamIndexKeyTest, StartsWithTeamPrefixAndSortsByCreationTime) {
 TEST(TeamIndexKeyTest, PrefixOfOneTeamDoesNotMatchAnother) {
   const core::KeyRecord team = MakeRecord("team", kCreate);
   const core::KeyRecord team2 = MakeRecord("team2", kCreate);
-  EXPECT_FALSE(absl::StartsWith(TeamIndexKey(team2), TeamIndexPrefix("team")));
-  EXPECT_FALSE(absl::StartsWith(TeamIndexKey(team), TeamIndexPrefix("team2")));
-  EXPECT_FALSE(absl::StartsWith(TeamIndexKey(team), TeamIndexPrefix("tea")));
+  EXPECT_FALSE(absl::StartsWith(TeamIndexKey(team2), IndexPrefix("team")));
+  EXPECT_FALSE(absl::StartsWith(TeamIndexKey(team), IndexPrefix("team2")));
+  EXPECT_FALSE(absl::StartsWith(TeamIndexKey(team), IndexPrefix("tea")));
 }
 
 }  // namespace
