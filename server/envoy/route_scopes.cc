@@ -67,7 +67,7 @@ absl::Status ValidateMethod(absl::string_view method) {
   if (method == kAnyMethod) return absl::OkStatus();
   if (!std::all_of(method.begin(), method.end(), IsMethodChar)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "method must be an upper-case HTTP method (GET, POST, …) or *, got \"", method, "\""));
+        "method must be an upper-case HTTP method (GET, POST, ...) or *, got \"", method, "\""));
   }
   return absl::OkStatus();
 }
@@ -95,7 +95,7 @@ absl::Status ValidatePrefix(absl::string_view prefix) {
 
 absl::StatusOr<RouteRule> ParseLine(absl::string_view line, int line_number) {
   const std::vector<absl::string_view> fields =
-      absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+      absl::StrSplit(line, absl::ByAnyChar(" \t\r\f\v"), absl::SkipEmpty());
   if (fields.size() != 3) {
     return absl::InvalidArgumentError(
         absl::StrCat("expected `METHOD PATH_PREFIX SCOPE`, got ", fields.size(), " field",

@@ -26,6 +26,14 @@ bool HoldsUnrestrictedAdmin(const core::KeyRecord& key) {
   return false;
 }
 
+// The caller a key acts as, if it may manage keys at all.
+absl::StatusOr<Caller> ManagingCaller(const core::KeyRecord& key) {
+  if (!key.is_operator && !HoldsUnrestrictedAdmin(key)) {
+    return absl::PermissionDeniedError("credential lacks the admin scope needed to manage keys");
+  }
+  return Caller{key.key_id, key.team_id, key.environment, key.is_operator};
+}
+
 absl::Status NotFoundKey() { return absl::NotFoundError("no key with this key_id"); }
 
 absl::Status CheckPageSize(int page_size) {
@@ -79,7 +87,7 @@ absl::StatusOr<AuthorizeResult> KeyService::Authorize(
   return AuthorizeResult{decision, *std::move(key)};
 }
 
-absl::StatusOr<Caller> KeyService::Authenticate(absl::string_view authorization) const {
+absl::StatusOr<core::KeyRecord> KeyService::Identify(absl::string_view authorization) const {
   if (absl::StripAsciiWhitespace(authorization).empty()) {
     return absl::UnauthenticatedError(
         "missing credential: send metadata 'authorization: Bearer <admin key>'");
@@ -100,10 +108,12 @@ absl::StatusOr<Caller> KeyService::Authenticate(absl::string_view authorization)
     case core::KeyState::kActive:
       break;
   }
-  if (!key->is_operator && !HoldsUnrestrictedAdmin(*key)) {
-    return absl::PermissionDeniedError("credential lacks the admin scope needed to manage keys");
-  }
-  return Caller{key->key_id, key->team_id, key->environment, key->is_operator};
+  return key;
+}
+
+absl::StatusOr<Caller> KeyService::Authenticate(absl::string_view authorization) const {
+  KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord key, Identify(authorization));
+  return ManagingCaller(key);
 }
 
 template <typename T, typename Body>
@@ -119,13 +129,14 @@ absl::StatusOr<T> KeyService::Manage(const CallInfo& call, const char* action,
   event.target_key_id = std::string(target_key_id);
   event.peer = call.peer;
 
-  const absl::StatusOr<Caller> caller = Authenticate(call.authorization);
   const absl::StatusOr<T> result = [&]() -> absl::StatusOr<T> {
-    if (!caller.ok()) return caller.status();
-    event.actor_key_id = caller->key_id;
-    event.actor_is_operator = caller->is_operator;
-    if (event.team_id.empty()) event.team_id = caller->team_id;
-    return body(*caller, event);
+    // Identified callers are named in the audit trail even when refused.
+    KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord key, Identify(call.authorization));
+    event.actor_key_id = key.key_id;
+    event.actor_is_operator = key.is_operator;
+    if (event.team_id.empty()) event.team_id = key.team_id;
+    KEYGATE_ASSIGN_OR_RETURN(Caller caller, ManagingCaller(key));
+    return body(caller, event);
   }();
   const absl::Status status = result.status();
   if (!status.ok()) {

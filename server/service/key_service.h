@@ -193,6 +193,9 @@ class KeyService {
   absl::StatusOr<T> Manage(const CallInfo& call, const char* action, absl::string_view team,
                            absl::string_view target_key_id, Body body);
 
+  // The active key of an `authorization` header value; Unauthenticated as
+  // Authenticate.
+  absl::StatusOr<core::KeyRecord> Identify(absl::string_view authorization) const;
   // Loads `key_id` as visible to `caller` (see GetKey).
   absl::StatusOr<core::KeyRecord> LoadVisible(const Caller& caller, absl::string_view key_id) const;
   // Fills in last_used_time from usage data.

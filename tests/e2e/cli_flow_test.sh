@@ -122,6 +122,54 @@ expect_rc 0 "${R[@]}" -d "{\"token\":\"$TOKEN\",\"required_scope\":\"read\"}" "$
 grep -q REASON_REVOKED "$WORK/out" || fail "reflection Authorize of revoked key: $(cat "$WORK/out")"
 expect_rc 67 "${R[@]}" -d '{"token":"x","required_scope":"NOPE"}' "$ADDR" keygate.v1.Authorizer/Authorize
 
+step "rotate with the CLI (grace) and through reflection (no grace)"
+expect_rc 0 "${K[@]}" keys create --team acme --name "Rotating" --scope flows:read --scope runs:write
+OLD_TOKEN=$(awk '/token:/ {print $2}' "$WORK/out")
+OLD_ID=$(awk '/key_id:/ {print $2}' "$WORK/out")
+TOKENS+=("$OLD_TOKEN")
+expect_rc 0 "${K[@]}" keys rotate "$OLD_ID" --grace 1h
+NEW_TOKEN=$(awk '/token:/ {print $2}' "$WORK/out")
+NEW_ID=$(awk '/key_id:/ {print $2}' "$WORK/out")
+TOKENS+=("$NEW_TOKEN")
+grep -q "keeps working until" "$WORK/out" || fail "rotate output lacks the grace end"
+grep -q "scopes:.*flows:read runs:write" "$WORK/out" || fail "rotated key lost its scopes"
+expect_rc 0 "${K[@]}" authorize "$NEW_TOKEN" --scope runs:write
+expect_rc 0 "${K[@]}" authorize "$OLD_TOKEN" --scope runs:write   # still in its grace period
+expect_rc 0 "${R[@]}" -d "{\"key_id\":\"$NEW_ID\",\"grace_period\":\"0s\"}" "$ADDR" keygate.v1.KeyManager/RotateKey
+NEWER_TOKEN=$(sed -nE 's/.*"token": *"([^"]+)".*/\1/p' "$WORK/out")
+TOKENS+=("$NEWER_TOKEN")
+grep -q '"rotatedToKeyId"' "$WORK/out" || fail "reflection RotateKey: previous key does not point at the new one"
+expect_rc 0 "${K[@]}" authorize "$NEWER_TOKEN" --scope flows:read
+expect_rc 1 "${K[@]}" authorize "$NEW_TOKEN" --scope flows:read
+grep -q "REASON_REVOKED" "$WORK/err" || fail "no-grace rotation left the old key working"
+
+step "usage: counts and client addresses appear within the flush interval"
+for i in $(seq 1 30); do
+  "${K[@]}" authorize "$NEWER_TOKEN" --scope flows:read --client-ip "192.0.2.$((i % 3))" >/dev/null
+done
+NEWER_ID=$("${K[@]}" --json authorize "$NEWER_TOKEN" --scope flows:read | sed -nE 's/.*"key_id": *"([^"]+)".*/\1/p' | head -1)
+ok=""
+for _ in $(seq 1 30); do
+  "${K[@]}" keys usage "$NEWER_ID" >"$WORK/out" 2>"$WORK/err" || true
+  if grep -qE "allowed: +32$" "$WORK/out"; then ok=1; break; fi
+  sleep 0.2
+done
+[[ -n "$ok" ]] || fail "usage did not reach 32 allowed (30 + 2 earlier checks): $(cat "$WORK/out" "$WORK/err")"
+[[ $(grep -c "^192\.0\.2\." "$WORK/out") -eq 3 ]] || fail "usage lacks the 3 client addresses: $(cat "$WORK/out")"
+
+step "audit: a refused CreateKey with a read key is in the trail, with its actor"
+expect_rc 0 "${K[@]}" keys create --team acme --name "reader" --scope read
+READER_TOKEN=$(awk '/token:/ {print $2}' "$WORK/out")
+READER_ID=$(awk '/key_id:/ {print $2}' "$WORK/out")
+TOKENS+=("$READER_TOKEN")
+FLOWSTACK_API_KEY="$READER_TOKEN" expect_rc 3 "${K[@]}" keys create --team acme --name x --scope admin
+grep -q "PERMISSION_DENIED" "$WORK/err" || fail "read key could create keys"
+expect_rc 0 "${K[@]}" audit --team acme
+grep -qE "CreateKey +PERMISSION_DENIED +$READER_ID" "$WORK/out" || fail "refused attempt not audited: $(cat "$WORK/out")"
+grep -qE "RotateKey +OK" "$WORK/out" || fail "rotation not audited"
+expect_rc 0 "${K[@]}" audit --team acme --key "$OLD_ID"
+grep -q "RotateKey" "$WORK/out" || fail "audit --key lacks the rotation"
+
 step "SIGTERM shuts down cleanly; restart keeps every key and revocation"
 OPERATOR_ID=$(grep '"event":"operator_key_ready"' "$LOG" | head -1 | sed -E 's/.*"key_id":"([^"]+)".*/\1/')
 stop_server

@@ -13,6 +13,7 @@ void ServerFixture::Start() {
   storage::RocksDbOptions options;
   options.path = dir_.path() + "/db";
   options.block_cache_bytes = 8 << 20;
+  options.clock = &clock_;
   absl::StatusOr<std::unique_ptr<storage::KeyStore>> store = storage::OpenRocksDbKeyStore(options);
   ASSERT_TRUE(store.ok()) << store.status();
   store_ = *std::move(store);
@@ -21,8 +22,9 @@ void ServerFixture::Start() {
   ASSERT_TRUE(format.ok());
   absl::StatusOr<std::unique_ptr<core::TokenHasher>> hasher = core::TokenHasher::Create(kPepper);
   ASSERT_TRUE(hasher.ok());
+  usage_ = std::make_unique<service::UsageRecorder>(store_.get(), &clock_, absl::Hours(1));
   keys_ = std::make_unique<service::KeyService>(*std::move(format), *std::move(hasher),
-                                                store_.get(), &clock_);
+                                                store_.get(), &clock_, policy_, usage_.get());
   KEYGATE_ASSERT_OK(keys_->CheckPepper());
 
   const std::string key_file = dir_.path() + "/operator.key";
@@ -48,6 +50,7 @@ void ServerFixture::Stop() {
   server_.reset();
   channel_.reset();
   keys_.reset();
+  usage_.reset();
   store_.reset();
 }
 

@@ -48,11 +48,16 @@ class ServerFixture : public ::testing::Test {
 
   std::string address() const { return "127.0.0.1:" + std::to_string(server_->port()); }
 
+  // Policy for the next Start(); tests may change it before Restart().
+  service::KeyServiceOptions policy_;
+
   TempDir dir_;
   FakeClock clock_;
   std::string operator_token_;
   std::string operator_key_id_;
   std::unique_ptr<storage::KeyStore> store_;
+  // Flushes only when a test calls Flush() (its interval is an hour).
+  std::unique_ptr<service::UsageRecorder> usage_;
   std::unique_ptr<service::KeyService> keys_;
   std::unique_ptr<grpc_api::KeygateServer> server_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -2,6 +2,7 @@
 // the generated stub: every way a request is allowed or denied.
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -146,9 +147,11 @@ TEST_F(EnvoyCheckTest, MalformedTokenIs401InvalidToken) {
   const TestKey key = MakeKey("acme", {"read"});
   std::string mistyped = key.token;
   mistyped[10] = mistyped[10] == 'a' ? 'b' : 'a';
-  for (const std::string& authorization :
-       {std::string("Bearer "), "Bearer " + mistyped, "Bearer not-a-token",
-        "Bearer " + key.token + " extra", "Bearer Bearer " + key.token}) {
+  const std::vector<std::string> malformed = {"Bearer ", "Bearer " + mistyped,
+                                              "Bearer not-a-token",
+                                              "Bearer " + key.token + " extra",
+                                              "Bearer Bearer " + key.token};
+  for (const std::string& authorization : malformed) {
     SCOPED_TRACE(authorization);
     ExpectDenied(Check("GET", "/api/v1/flows", authorization), kUnauthenticated, 401,
                  "Bearer realm=\"flowstack\", error=\"invalid_token\"", "REASON_MALFORMED_TOKEN");
@@ -263,7 +266,7 @@ TEST_F(EnvoyCheckTest, MethodFallbackWithoutRoute) {
 
 TEST_F(EnvoyCheckTest, BearerSchemeIsCaseInsensitive) {
   const TestKey key = MakeKey("acme", {"read"});
-  for (const std::string& scheme : {"Bearer", "bearer", "BEARER", "bEaReR"}) {
+  for (const std::string scheme : {"Bearer", "bearer", "BEARER", "bEaReR"}) {
     SCOPED_TRACE(scheme);
     EXPECT_TRUE(Check("GET", "/x", scheme + "  " + key.token + " ")
                     .has_ok_response());
