@@ -17,10 +17,12 @@ PACKAGES=(
   grpc-proto
   # storage, status types, crypto
   librocksdb-dev libabsl-dev libssl-dev
+  # metrics
+  prometheus-cpp-dev
   # tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # test helpers: TLS certificates are made with the openssl command
-  openssl
+  # test helpers: TLS certificates (openssl command), metrics scrapes (curl)
+  openssl curl
 )
 
 missing=()

@@ -18,13 +18,17 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "server/core/log.h"
 #include "server/core/duration.h"
+#include "server/core/log.h"
 #include "server/core/random.h"
 #include "server/core/secret_file.h"
+#include "server/envoy/authorization_service.h"
 #include "server/grpc/keygate_server.h"
+#include "server/metrics/server_metrics.h"
 #include "server/service/key_service.h"
 #include "storage/rocksdb_key_store.h"
+
+using keygate::core::HumanDuration;
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address, host:port");
 ABSL_FLAG(std::string, data_dir, "./data", "Directory of the embedded RocksDB store");
@@ -39,31 +43,60 @@ ABSL_FLAG(int, block_cache_mb, 128, "RocksDB block cache size in MiB");
 ABSL_FLAG(int, management_threads, 16, "Threads serving management calls (durable writes)");
 ABSL_FLAG(bool, reflection, true, "Serve gRPC server reflection (for grpcurl)");
 ABSL_FLAG(std::string, log_level, "info", "Minimum log level: debug, info, warning, error");
-ABSL_FLAG(keygate::core::HumanDuration, max_key_ttl, {},
+ABSL_FLAG(double, authorize_log_sample_rate, 0,
+          "Fraction of Authorize calls written to the access log (0 = none, 1 = all)");
+ABSL_FLAG(HumanDuration, shutdown_delay, {absl::Seconds(2)},
+          "On SIGTERM: how long readiness is NOT_SERVING while the server still serves, so "
+          "that load balancers stop sending calls first");
+ABSL_FLAG(HumanDuration, shutdown_grace, {absl::Seconds(10)},
+          "On SIGTERM, after the delay: how long in-flight calls may take to finish");
+ABSL_FLAG(HumanDuration, max_key_ttl, {},
           "Longest lifetime a key may get (e.g. 365d); 0 = no ceiling. With a ceiling, keys "
           "created without expire_time expire after it");
-ABSL_FLAG(keygate::core::HumanDuration, rotation_period, {absl::Hours(24 * 90)},
+ABSL_FLAG(HumanDuration, rotation_period, {absl::Hours(24 * 90)},
           "Active keys older than this are marked as due for rotation");
-ABSL_FLAG(keygate::core::HumanDuration, audit_retention, {absl::Hours(24 * 400)},
+ABSL_FLAG(HumanDuration, audit_retention, {absl::Hours(24 * 400)},
           "How long audit events, and revoked or expired keys, are kept");
 ABSL_FLAG(bool, usage_monitoring, true, "Count Authorize outcomes per key (GetKeyUsage)");
-ABSL_FLAG(keygate::core::HumanDuration, usage_flush_interval, {absl::Seconds(1)},
+ABSL_FLAG(HumanDuration, usage_flush_interval, {absl::Seconds(1)},
           "How often usage counts are written to the store (at most 1s; a crash loses at "
           "most one interval)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "Serve Prometheus metrics at http://<host:port>/metrics (e.g. 0.0.0.0:9090); "
+          "empty = off");
+ABSL_FLAG(HumanDuration, key_count_interval, {absl::Minutes(10)},
+          "How often keys are counted by state for metrics (a scan of the store)");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain: serve TLS (re-read on change)");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls_cert_file");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle: require client certificates signed by it (mTLS)");
+ABSL_FLAG(HumanDuration, tls_reload_interval, {absl::Seconds(10)},
+          "How often the TLS files are checked for changes");
+ABSL_FLAG(std::string, envoy_route_scopes_file, "",
+          "Envoy ext_authz route table: one 'METHOD PATH_PREFIX SCOPE' rule per line; used "
+          "when a route sets no required_scope context extension");
+ABSL_FLAG(std::string, envoy_realm, "keygate",
+          "Realm in www-authenticate of Envoy 401/403 answers");
+ABSL_FLAG(bool, envoy_keep_authorization_header, false,
+          "Do not strip the Authorization header from requests Envoy lets through");
+ABSL_FLAG(bool, verify_store, false,
+          "Verify the checksum of every block of the store, print the result and exit "
+          "(the server must not be running on the same data_dir)");
 ABSL_FLAG(bool, authorize_noop, false,
           "Benchmark baseline only: Authorize answers a fixed 'allowed' without checking "
           "anything. Never use in production");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
-          "On SIGTERM/SIGINT, how long in-flight calls may take to finish");
 
 namespace keygate {
 namespace {
 
 constexpr const char* kFlagNames[] = {
-    "listen",       "data_dir",           "bootstrap_key_file", "key_prefix",
-    "pepper_file",  "block_cache_mb",     "management_threads", "reflection",
-    "log_level",    "shutdown_grace",     "authorize_noop",     "max_key_ttl",
-    "rotation_period", "audit_retention", "usage_monitoring",   "usage_flush_interval"};
+    "listen",          "data_dir",          "bootstrap_key_file",   "key_prefix",
+    "pepper_file",     "block_cache_mb",    "management_threads",   "reflection",
+    "log_level",       "shutdown_delay",    "shutdown_grace",       "max_key_ttl",
+    "rotation_period", "audit_retention",   "usage_monitoring",     "usage_flush_interval",
+    "metrics_listen",  "key_count_interval", "tls_cert_file",       "tls_key_file",
+    "tls_client_ca_file", "tls_reload_interval", "authorize_log_sample_rate", "verify_store",
+    "authorize_noop",  "envoy_route_scopes_file", "envoy_realm", "envoy_keep_authorization_header"};
 
 // Applies KEYGATE_<FLAG> environment variables; the command line, parsed
 // afterwards, overrides them.
@@ -101,6 +134,23 @@ absl::StatusOr<std::string> LoadOrCreatePepper(const std::string& path) {
   return std::string(absl::StripTrailingAsciiWhitespace(*pepper));
 }
 
+// Blocks until SIGTERM or SIGINT (blocked in every thread by main()), or
+// until `timeout` passes. Returns the signal, or 0 on timeout.
+int WaitForSignal(absl::Duration timeout) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  if (timeout == absl::InfiniteDuration()) {
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    return signal_number;
+  }
+  const timespec ts = absl::ToTimespec(timeout);
+  const int signal_number = sigtimedwait(&signals, nullptr, &ts);
+  return signal_number > 0 ? signal_number : 0;
+}
+
 int Run() {
   core::LogLevel level;
   if (!core::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
@@ -108,28 +158,20 @@ int Run() {
     return 2;
   }
   core::SetLogLevel(level);
-  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
-  if (::mkdir(data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return Fail("data_dir_failed",
-                absl::UnavailableError(absl::StrCat("cannot create ", data_dir)));
-  }
-  std::string pepper_file = absl::GetFlag(FLAGS_pepper_file);
-  if (pepper_file.empty()) pepper_file = data_dir + "/pepper";
-  std::string bootstrap_file = absl::GetFlag(FLAGS_bootstrap_key_file);
-  if (bootstrap_file.empty()) bootstrap_file = data_dir + "/operator.key";
-
-  absl::StatusOr<core::TokenFormat> format =
-      core::TokenFormat::Create(absl::GetFlag(FLAGS_key_prefix));
-  if (!format.ok()) return Fail("bad_key_prefix", format.status());
-  absl::StatusOr<std::string> pepper = LoadOrCreatePepper(pepper_file);
-  if (!pepper.ok()) return Fail("pepper_failed", pepper.status());
-  absl::StatusOr<std::unique_ptr<core::TokenHasher>> hasher = core::TokenHasher::Create(*pepper);
-  if (!hasher.ok()) return Fail("pepper_failed", hasher.status());
-
   const absl::Duration flush_interval = absl::GetFlag(FLAGS_usage_flush_interval).value;
   if (flush_interval <= absl::ZeroDuration() || flush_interval > absl::Seconds(1)) {
     std::fprintf(stderr, "keygate-server: --usage_flush_interval must be > 0 and <= 1s\n");
     return 2;
+  }
+  const double sample_rate = absl::GetFlag(FLAGS_authorize_log_sample_rate);
+  if (sample_rate < 0 || sample_rate > 1) {
+    std::fprintf(stderr, "keygate-server: --authorize_log_sample_rate must be in [0, 1]\n");
+    return 2;
+  }
+
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  if (::mkdir(data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return Fail("data_dir_failed", absl::UnavailableError(absl::StrCat("cannot create ", data_dir)));
   }
   storage::RocksDbOptions store_options;
   store_options.path = data_dir + "/db";
@@ -138,6 +180,26 @@ int Run() {
   absl::StatusOr<std::unique_ptr<storage::KeyStore>> store =
       storage::OpenRocksDbKeyStore(store_options);
   if (!store.ok()) return Fail("store_open_failed", store.status());
+
+  if (absl::GetFlag(FLAGS_verify_store)) {
+    core::Log(core::LogLevel::kInfo, "verify_store_started", {{"path", store_options.path}});
+    const absl::Status verified = (*store)->VerifyChecksums();
+    if (!verified.ok()) return Fail("verify_store_failed", verified);
+    core::Log(core::LogLevel::kInfo, "verify_store_ok", {{"path", store_options.path}});
+    return 0;
+  }
+
+  std::string pepper_file = absl::GetFlag(FLAGS_pepper_file);
+  if (pepper_file.empty()) pepper_file = data_dir + "/pepper";
+  std::string bootstrap_file = absl::GetFlag(FLAGS_bootstrap_key_file);
+  if (bootstrap_file.empty()) bootstrap_file = data_dir + "/operator.key";
+  absl::StatusOr<core::TokenFormat> format =
+      core::TokenFormat::Create(absl::GetFlag(FLAGS_key_prefix));
+  if (!format.ok()) return Fail("bad_key_prefix", format.status());
+  absl::StatusOr<std::string> pepper = LoadOrCreatePepper(pepper_file);
+  if (!pepper.ok()) return Fail("pepper_failed", pepper.status());
+  absl::StatusOr<std::unique_ptr<core::TokenHasher>> hasher = core::TokenHasher::Create(*pepper);
+  if (!hasher.ok()) return Fail("pepper_failed", hasher.status());
 
   std::unique_ptr<service::UsageRecorder> usage;
   if (absl::GetFlag(FLAGS_usage_monitoring)) {
@@ -159,11 +221,41 @@ int Run() {
              {"generated_file", bootstrap->generated_file},
              {"registered", bootstrap->registered}});
 
+  std::unique_ptr<metrics::ServerMetrics> server_metrics;
+  if (const std::string listen = absl::GetFlag(FLAGS_metrics_listen); !listen.empty()) {
+    metrics::MetricSources sources;
+    sources.store = store->get();
+    sources.key_count_interval = absl::GetFlag(FLAGS_key_count_interval).value;
+    if (usage != nullptr) {
+      sources.usage_flush_lag = [recorder = usage.get()] { return recorder->SinceLastFlush(); };
+    }
+    absl::StatusOr<std::unique_ptr<metrics::ServerMetrics>> started =
+        metrics::ServerMetrics::Start(listen, std::move(sources));
+    if (!started.ok()) return Fail("metrics_listen_failed", started.status());
+    server_metrics = *std::move(started);
+    core::Log(core::LogLevel::kInfo, "metrics_started",
+              {{"listen", listen}, {"port", server_metrics->port()}});
+  }
+
+  absl::StatusOr<envoy_authz::AuthzConfig> envoy_config = envoy_authz::MakeConfig(
+      absl::GetFlag(FLAGS_envoy_realm), !absl::GetFlag(FLAGS_envoy_keep_authorization_header),
+      absl::GetFlag(FLAGS_envoy_route_scopes_file));
+  if (!envoy_config.ok()) return Fail("bad_envoy_config", envoy_config.status());
+  envoy_authz::AuthorizationService envoy_check(&keys, *std::move(envoy_config));
+
   grpc_api::ServerConfig config;
+  config.extra_services.push_back(&envoy_check);
   config.listen = absl::GetFlag(FLAGS_listen);
   config.reflection = absl::GetFlag(FLAGS_reflection);
   config.management_threads = absl::GetFlag(FLAGS_management_threads);
   config.authorize_noop = absl::GetFlag(FLAGS_authorize_noop);
+  config.metrics = server_metrics.get();
+  config.authorize_log_sample_rate = sample_rate;
+  config.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  config.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+  config.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  config.tls_reload_interval = absl::GetFlag(FLAGS_tls_reload_interval).value;
+  config.storage_check = [kv = store->get()] { return kv->Health(); };
   if (config.authorize_noop) {
     core::Log(core::LogLevel::kWarning, "authorize_noop",
               {{"message", "Authorize answers 'allowed' to everything (benchmark baseline)"}});
@@ -175,18 +267,23 @@ int Run() {
   core::Log(core::LogLevel::kInfo, "server_started",
             {{"listen", absl::StrCat(config.listen.substr(0, colon), ":", (*server)->port())},
              {"port", (*server)->port()},
+             {"tls", !config.tls_cert_file.empty()},
+             {"mtls", !config.tls_client_ca_file.empty()},
              {"data_dir", data_dir}});
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  int signal_number = 0;
-  sigwait(&signals, &signal_number);
-  core::Log(core::LogLevel::kInfo, "shutdown_started", {{"signal", signal_number}});
-  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  const int signal_number = WaitForSignal(absl::InfiniteDuration());
+  const absl::Duration delay = absl::GetFlag(FLAGS_shutdown_delay).value;
+  core::Log(core::LogLevel::kInfo, "shutdown_started",
+            {{"signal", signal_number}, {"delay_ms", absl::ToInt64Milliseconds(delay)}});
+  (*server)->BeginDrain();
+  // Keep serving while load balancers notice; a second signal cuts it short.
+  if (delay > absl::ZeroDuration() && WaitForSignal(delay) != 0) {
+    core::Log(core::LogLevel::kWarning, "shutdown_delay_skipped");
+  }
+  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace).value);
   server->reset();
   usage.reset();  // Flushes pending usage counts.
+  server_metrics.reset();
   store->reset();
   core::Log(core::LogLevel::kInfo, "shutdown_complete");
   return 0;
@@ -197,7 +294,7 @@ int Run() {
 
 int main(int argc, char** argv) {
   // Block the shutdown signals before any thread starts, so that every thread
-  // inherits the mask and only the sigwait in Run() receives them.
+  // inherits the mask and only the waits in Run() receive them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);

@@ -3,6 +3,7 @@
 #ifndef KEYGATE_STORAGE_KEY_STORE_H_
 #define KEYGATE_STORAGE_KEY_STORE_H_
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -42,6 +43,15 @@ struct AuditQuery {
   std::string key_id;  // If set: only events whose target is this key.
   size_t page_size = 50;
   std::string page_token;
+};
+
+// Figures about the store, for metrics.
+struct StoreStats {
+  uint64_t block_cache_hits = 0;
+  uint64_t block_cache_misses = 0;
+  uint64_t sst_bytes = 0;
+  uint64_t pending_compaction_bytes = 0;
+  uint64_t estimated_keys = 0;  // Records in the keys family (estimate).
 };
 
 // What else an Update writes in the same atomic batch.
@@ -129,6 +139,22 @@ class KeyStore {
 
   // Compacts everything now, applying retention (tests, operations).
   virtual absl::Status CompactAll() = 0;
+
+  // Calls `fn` for every key record, in no particular order, under one
+  // snapshot. For periodic statistics; reads the whole store.
+  virtual absl::Status ForEachKey(const std::function<void(const core::KeyRecord&)>& fn) const = 0;
+
+  // OK while reads and writes work. Unavailable (naming the cause) after a
+  // background error has stopped writes (e.g. disk full, I/O error); each
+  // call then also asks the store to resume, so that it recovers once the
+  // cause is gone. DataLoss if corruption was detected.
+  virtual absl::Status Health() = 0;
+
+  virtual StoreStats Stats() const = 0;
+
+  // Reads every block of every file and verifies its checksum (slow; for
+  // operators). DataLoss naming the file on a mismatch.
+  virtual absl::Status VerifyChecksums() const = 0;
 };
 
 }  // namespace keygate::storage

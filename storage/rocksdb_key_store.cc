@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <utility>
 #include <vector>
 
@@ -13,6 +14,9 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
+#include "rocksdb/sst_file_manager.h"
+#include "rocksdb/statistics.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
@@ -74,13 +78,37 @@ struct Retention {
   std::unique_ptr<rocksdb::CompactionFilter> key_records, key_index, audit, usage;
 };
 
+// Remembers the background error that stopped writes, until recovery.
+class ErrorListener final : public rocksdb::EventListener {
+ public:
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* error) override {
+    absl::MutexLock lock(&mu_);
+    error_ = *error;
+  }
+  void OnErrorRecoveryEnd(const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    absl::MutexLock lock(&mu_);
+    error_ = info.new_bg_error;
+  }
+  rocksdb::Status error() const {
+    absl::MutexLock lock(&mu_);
+    return error_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  rocksdb::Status error_ ABSL_GUARDED_BY(mu_);
+};
+
 class RocksDbKeyStore final : public KeyStore {
  public:
   RocksDbKeyStore(std::unique_ptr<rocksdb::DB> db,
                   std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                  std::unique_ptr<Retention> retention, const RocksDbOptions& options)
+                  std::unique_ptr<Retention> retention, std::shared_ptr<ErrorListener> errors,
+                  std::shared_ptr<rocksdb::Statistics> statistics, const RocksDbOptions& options)
       : handles_(std::move(handles)),
         retention_filters_(std::move(retention)),
+        errors_(std::move(errors)),
+        statistics_(std::move(statistics)),
         db_(std::move(db)),
         retention_(options.retention) {
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
@@ -107,8 +135,8 @@ class RocksDbKeyStore final : public KeyStore {
     const rocksdb::Status s =
         db_->Get(rocksdb::ReadOptions(), keys_, ToSlice(token_hash), &value);
     if (s.IsNotFound()) return absl::NotFoundError("no key has this token");
-    KEYGATE_RETURN_IF_ERROR(FromRocks(s, "key lookup"));
-    return DecodeKeyRecord(View(value));
+    KEYGATE_RETURN_IF_ERROR(ReadStatus(s, "key lookup"));
+    return Decoded(DecodeKeyRecord(View(value)));
   }
 
   absl::StatusOr<core::KeyRecord> Get(absl::string_view key_id) const override {
@@ -323,7 +351,68 @@ class RocksDbKeyStore final : public KeyStore {
     return absl::OkStatus();
   }
 
+  absl::Status ForEachKey(const std::function<void(const core::KeyRecord&)>& fn) const override {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), keys_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord record, DecodeKeyRecord(View(it->value())));
+      fn(record);
+    }
+    return FromRocks(it->status(), "scan keys");
+  }
+
+  absl::Status Health() override {
+    if (corruption_seen_.load()) {
+      return absl::DataLossError("corruption was detected while reading; run --verify_store");
+    }
+    const rocksdb::Status error = errors_->error();
+    if (error.ok()) return absl::OkStatus();
+    // Ask RocksDB to recover (it also retries by itself); harmless if the
+    // cause persists.
+    const rocksdb::Status resumed = db_->Resume();
+    if (resumed.ok() && errors_->error().ok()) return absl::OkStatus();
+    if (error.IsCorruption()) return FromRocks(error, "store is corrupt");
+    return absl::UnavailableError(
+        absl::StrCat("store stopped accepting writes: ", error.ToString()));
+  }
+
+  StoreStats Stats() const override {
+    StoreStats stats;
+    if (statistics_ != nullptr) {
+      stats.block_cache_hits = statistics_->getTickerCount(rocksdb::BLOCK_CACHE_HIT);
+      stats.block_cache_misses = statistics_->getTickerCount(rocksdb::BLOCK_CACHE_MISS);
+    }
+    for (rocksdb::ColumnFamilyHandle* h : handles_) {
+      uint64_t value = 0;
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kTotalSstFilesSize, &value)) {
+        stats.sst_bytes += value;
+      }
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kEstimatePendingCompactionBytes,
+                              &value)) {
+        stats.pending_compaction_bytes += value;
+      }
+    }
+    db_->GetIntProperty(keys_, rocksdb::DB::Properties::kEstimateNumKeys, &stats.estimated_keys);
+    return stats;
+  }
+
+  absl::Status VerifyChecksums() const override {
+    return FromRocks(db_->VerifyChecksum(), "verify checksums");
+  }
+
  private:
+  // Converts a read status, remembering corruption for Health().
+  absl::Status ReadStatus(const rocksdb::Status& s, absl::string_view what) const {
+    if (s.IsCorruption()) corruption_seen_.store(true);
+    return FromRocks(s, what);
+  }
+
+  // Passes a decoded record through, remembering a decoding failure (a
+  // corrupt value) for Health().
+  absl::StatusOr<core::KeyRecord> Decoded(absl::StatusOr<core::KeyRecord> record) const {
+    if (absl::IsDataLoss(record.status())) corruption_seen_.store(true);
+    return record;
+  }
+
   // AlreadyExists if the id or the token hash of `record` is taken.
   absl::Status CheckNew(const core::KeyRecord& record) const {
     std::string ignored;
@@ -368,7 +457,7 @@ class RocksDbKeyStore final : public KeyStore {
     std::string index_value;
     rocksdb::Status s = db_->Get(read, key_ids_, ToSlice(key_id), &index_value);
     if (s.IsNotFound()) return absl::NotFoundError("no key has this id");
-    KEYGATE_RETURN_IF_ERROR(FromRocks(s, "key id lookup"));
+    KEYGATE_RETURN_IF_ERROR(ReadStatus(s, "key id lookup"));
     absl::string_view hash;
     absl::Time purge_after;
     if (!DecodeIndexValue(index_value, &hash, &purge_after)) {
@@ -377,14 +466,16 @@ class RocksDbKeyStore final : public KeyStore {
     rocksdb::PinnableSlice value;
     s = db_->Get(read, keys_, ToSlice(hash), &value);
     if (s.IsNotFound()) return absl::NotFoundError("no key has this id");  // Purged.
-    KEYGATE_RETURN_IF_ERROR(FromRocks(s, "key record lookup"));
-    return DecodeKeyRecord(View(value));
+    KEYGATE_RETURN_IF_ERROR(ReadStatus(s, "key record lookup"));
+    return Decoded(DecodeKeyRecord(View(value)));
   }
 
   // Handles are destroyed explicitly (destructor) before db_ closes; the
   // filters outlive db_.
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::unique_ptr<Retention> retention_filters_;
+  std::shared_ptr<ErrorListener> errors_;
+  std::shared_ptr<rocksdb::Statistics> statistics_;
   std::unique_ptr<rocksdb::DB> db_;
   const absl::Duration retention_;
   rocksdb::ColumnFamilyHandle* keys_ = nullptr;
@@ -395,6 +486,7 @@ class RocksDbKeyStore final : public KeyStore {
   rocksdb::ColumnFamilyHandle* usage_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   rocksdb::WriteOptions sync_write_;
+  mutable std::atomic<bool> corruption_seen_{false};
   // Serialise read-modify-write of one key; striped by key id.
   std::array<absl::Mutex, 64> update_locks_;
 };
@@ -429,6 +521,13 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   db_options.IncreaseParallelism(2);
   db_options.keep_log_file_num = 5;
   db_options.max_total_wal_size = uint64_t{256} << 20;
+  // Tickers only (block cache hits/misses): no timers on the read path.
+  db_options.statistics = rocksdb::CreateDBStatistics();
+  db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
+  // Lets RocksDB recover by itself from a full disk once space is freed.
+  db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
+  auto errors = std::make_shared<ErrorListener>();
+  db_options.listeners.push_back(errors);
 
   auto retention = std::make_unique<Retention>();
   retention->key_records =
@@ -461,8 +560,9 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
     if (absl::IsInternal(status)) status = absl::UnavailableError(status.message());
     return status;
   }
-  return std::unique_ptr<KeyStore>(new RocksDbKeyStore(
-      std::unique_ptr<rocksdb::DB>(raw), std::move(handles), std::move(retention), options));
+  return std::unique_ptr<KeyStore>(
+      new RocksDbKeyStore(std::unique_ptr<rocksdb::DB>(raw), std::move(handles),
+                          std::move(retention), std::move(errors), db_options.statistics, options));
 }
 
 }  // namespace keygate::storage

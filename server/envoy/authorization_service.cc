@@ -98,8 +98,7 @@ std::string JsonBody(absl::string_view error, absl::string_view reason,
   return body;
 }
 
-void Allow(const core::KeyRecord& key, const AuthzConfig& config,
-           authv3::CheckResponse* response) {
+void Allow(const core::KeyRecord& key, const AuthzConfig& config, authv3::CheckResponse* response) {
   response->mutable_status()->set_code(kRpcOk);
   authv3::OkHttpResponse* ok = response->mutable_ok_response();
   AddHeader(kKeyIdHeader, key.key_id, ok->mutable_headers());
@@ -193,15 +192,13 @@ void BuildCheckResponse(const Verdict& verdict, const AuthzConfig& config,
       }
       // Not a valid verdict; deny rather than allow without an identity.
       Deny(kRpcUnauthenticated, PublicReasonName(core::Reason::kUnknownKey),
-           ::envoy::type::v3::Unauthorized,
-           WwwAuthenticate(config.realm, "invalid_token", ""),
+           ::envoy::type::v3::Unauthorized, WwwAuthenticate(config.realm, "invalid_token", ""),
            JsonBody("unauthorized", PublicReasonName(core::Reason::kUnknownKey), ""), response);
       return;
     case Verdict::Kind::kNoCredentials:
       Deny(kRpcUnauthenticated, "missing credential: send 'authorization: Bearer <key>'",
            ::envoy::type::v3::Unauthorized, WwwAuthenticate(config.realm, "", ""),
-           JsonBody("unauthorized", PublicReasonName(core::Reason::kMalformedToken), ""),
-           response);
+           JsonBody("unauthorized", PublicReasonName(core::Reason::kMalformedToken), ""), response);
       return;
     case Verdict::Kind::kDenied: {
       const std::string reason = PublicReasonName(verdict.reason);
@@ -225,7 +222,8 @@ void BuildCheckResponse(const Verdict& verdict, const AuthzConfig& config,
   }
 }
 
-std::optional<std::string> FindAuthorizationHeader(const authv3::AttributeContext::HttpRequest& http) {
+std::optional<std::string> FindAuthorizationHeader(
+    const authv3::AttributeContext::HttpRequest& http) {
   const auto exact = http.headers().find(kAuthorizationHeader);
   if (exact != http.headers().end()) return exact->second;
   for (const auto& [key, value] : http.headers()) {
@@ -325,7 +323,7 @@ absl::StatusOr<Verdict> AuthorizationService::Decide(
 absl::StatusOr<service::AuthorizeResult> AuthorizationService::Authorize(
     absl::string_view token, const core::Scope& required, absl::string_view client_ip) const {
   // Envoy routes carry no environment requirement: any environment is fine.
-  return keys_->Authorize(token, required, /*environment=*/std::nullopt);
+  return keys_->Authorize(token, required, /*environment=*/std::nullopt, client_ip);
 }
 
 void AuthorizationService::LogMisconfiguredRoute(const authv3::AttributeContext& attributes,

@@ -32,9 +32,9 @@ namespace keygate::envoy_authz {
 // Request headers set on allowed requests (overwriting any value the client
 // sent), for the application behind Envoy.
 inline constexpr char kKeyIdHeader[] = "x-keygate-key-id";
-inline constexpr char kTeamIdHeader[] = "x-keygate-team-id";  // Removed for operator keys.
+inline constexpr char kTeamIdHeader[] = "x-keygate-team-id";           // Removed for operator keys.
 inline constexpr char kEnvironmentHeader[] = "x-keygate-environment";  // live | test
-inline constexpr char kScopesHeader[] = "x-keygate-scopes";  // e.g. "read,flows:write"
+inline constexpr char kScopesHeader[] = "x-keygate-scopes";            // e.g. "read,flows:write"
 inline constexpr char kAuthorizationHeader[] = "authorization";
 // The context_extensions key of Envoy's per-route check_settings.
 inline constexpr char kRequiredScopeExtension[] = "required_scope";
@@ -78,8 +78,8 @@ struct Verdict {
 
   Kind kind = Kind::kNoCredentials;
   core::Reason reason = core::Reason::kMalformedToken;  // kDenied (kNone if allowed).
-  core::Scope required;                   // The scope the request needed.
-  std::optional<core::KeyRecord> key;     // Always set for kAllowed.
+  core::Scope required;                                 // The scope the request needed.
+  std::optional<core::KeyRecord> key;                   // Always set for kAllowed.
 
   static Verdict Allowed(core::KeyRecord key, core::Scope required);
   static Verdict NoCredentials(core::Scope required);
@@ -125,8 +125,7 @@ std::optional<absl::string_view> ParseBearerToken(absl::string_view authorizatio
 // present (InvalidArgument if it does not parse), else the rule of `routes`
 // for the request's method and path, else MethodFallbackScope.
 absl::StatusOr<core::Scope> ResolveRequiredScope(
-    const ::envoy::service::auth::v3::AttributeContext& attributes,
-    const RouteScopeTable& routes);
+    const ::envoy::service::auth::v3::AttributeContext& attributes, const RouteScopeTable& routes);
 
 // The end client's IP as Envoy saw it (attributes.source.address
 // .socket_address.address); empty when Envoy sent no socket address.
@@ -138,8 +137,9 @@ std::string ClientIp(const ::envoy::service::auth::v3::AttributeContext& attribu
 grpc::Status DecisionErrorStatus(const absl::Status& status);
 
 // envoy.service.auth.v3.Authorization over KeyService. Like the Authorizer,
-// Check runs inline on gRPC's callback thread and takes no lock of its own.
-// Immutable after construction; thread-safe.
+// Check runs inline on gRPC's callback thread and takes no lock of its own
+// (KeyService::Authorize takes one usage shard lock). Thread-safe: the
+// configuration is immutable; the only mutable state is an atomic counter.
 class AuthorizationService final
     : public ::envoy::service::auth::v3::Authorization::CallbackService {
  public:
@@ -161,10 +161,8 @@ class AuthorizationService final
   const AuthzConfig& config() const { return config_; }
 
  private:
-  // Asks KeyService for the decision on `token`. The usage-monitoring hook:
-  // `client_ip` (from ClientIp) is where the request came from.
-  // TODO(usage monitoring): pass client_ip on to KeyService::Authorize once
-  // it takes one.
+  // Asks KeyService for the decision on `token`; `client_ip` (from
+  // ClientIp) goes to usage monitoring with the key's outcome.
   absl::StatusOr<service::AuthorizeResult> Authorize(absl::string_view token,
                                                      const core::Scope& required,
                                                      absl::string_view client_ip) const;

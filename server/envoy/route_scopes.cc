@@ -28,8 +28,8 @@ int HexValue(char c) {
 }
 
 bool IsUnreserved(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
-         c == '_' || c == '~';
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' ||
+         c == '~';
 }
 
 // Decodes %XX escapes of unreserved characters; keeps every other escape.
@@ -86,9 +86,8 @@ absl::Status ValidatePrefix(absl::string_view prefix) {
   }
   const std::string normalized = NormalizeRequestPath(prefix);
   if (normalized != prefix) {
-    return absl::InvalidArgumentError(absl::StrCat("path prefix \"", prefix,
-                                                   "\" is not normalized; write \"", normalized,
-                                                   "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("path prefix \"", prefix, "\" is not normalized; write \"", normalized, "\""));
   }
   return absl::OkStatus();
 }
@@ -97,9 +96,9 @@ absl::StatusOr<RouteRule> ParseLine(absl::string_view line, int line_number) {
   const std::vector<absl::string_view> fields =
       absl::StrSplit(line, absl::ByAnyChar(" \t\r\f\v"), absl::SkipEmpty());
   if (fields.size() != 3) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected `METHOD PATH_PREFIX SCOPE`, got ", fields.size(), " field",
-                     fields.size() == 1 ? "" : "s"));
+    return absl::InvalidArgumentError(absl::StrCat("expected `METHOD PATH_PREFIX SCOPE`, got ",
+                                                   fields.size(), " field",
+                                                   fields.size() == 1 ? "" : "s"));
   }
   if (absl::Status status = ValidateMethod(fields[0]); !status.ok()) return status;
   if (absl::Status status = ValidatePrefix(fields[1]); !status.ok()) return status;
@@ -108,8 +107,7 @@ absl::StatusOr<RouteRule> ParseLine(absl::string_view line, int line_number) {
     return absl::InvalidArgumentError(
         absl::StrCat("scope \"", fields[2], "\": ", scope.status().message()));
   }
-  return RouteRule{std::string(fields[0]), std::string(fields[1]), *std::move(scope),
-                   line_number};
+  return RouteRule{std::string(fields[0]), std::string(fields[1]), *std::move(scope), line_number};
 }
 
 }  // namespace

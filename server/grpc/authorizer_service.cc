@@ -1,5 +1,7 @@
 #include "server/grpc/authorizer_service.h"
 
+#include "absl/random/distributions.h"
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "server/core/log.h"
 #include "server/grpc/proto_convert.h"
@@ -41,19 +43,50 @@ absl::Status AuthorizeInto(const service::KeyService& keys,
   return absl::OkStatus();
 }
 
+// Whether this call is one of the sampled fraction to log.
+bool Sampled(double rate) {
+  if (rate <= 0) return false;
+  thread_local absl::InsecureBitGen random;
+  return absl::Bernoulli(random, rate);
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* AuthorizerService::Authorize(
     grpc::CallbackServerContext* context, const keygate::v1::AuthorizeRequest* request,
     keygate::v1::AuthorizeResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (noop_) {
+  if (options_.noop) {
     response->set_allowed(true);
     response->set_http_status(200);
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
-  reactor->Finish(ToGrpcStatus(AuthorizeInto(*keys_, *request, response)));
+  const bool timed = options_.metrics != nullptr || options_.log_sample_rate > 0;
+  const absl::Time start = timed ? absl::Now() : absl::InfinitePast();
+  const absl::Status status = AuthorizeInto(*keys_, *request, response);
+  if (timed && status.ok()) {
+    const absl::Duration latency = absl::Now() - start;
+    const core::Reason reason = static_cast<core::Reason>(response->reason());
+    std::optional<core::Environment> environment;
+    if (response->has_key()) {
+      environment = response->key().environment() == keygate::v1::ENVIRONMENT_TEST
+                        ? core::Environment::kTest
+                        : core::Environment::kLive;
+    }
+    if (options_.metrics != nullptr) options_.metrics->RecordAuthorize(reason, environment, latency);
+    if (Sampled(options_.log_sample_rate)) {
+      core::Log(core::LogLevel::kInfo, "authorize",
+                {{"reason", core::ReasonName(reason)},
+                 {"key_id", response->key().key_id()},
+                 {"team", response->key().team_id()},
+                 {"required_scope", request->required_scope()},
+                 {"client_ip", request->client_ip()},
+                 {"peer", context->peer()},
+                 {"duration_us", absl::ToInt64Microseconds(latency)}});
+    }
+  }
+  reactor->Finish(ToGrpcStatus(status));
   return reactor;
 }
 

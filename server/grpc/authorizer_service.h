@@ -3,6 +3,7 @@
 #define KEYGATE_SERVER_GRPC_AUTHORIZER_SERVICE_H_
 
 #include "keygate/v1/authorizer.grpc.pb.h"
+#include "server/metrics/server_metrics.h"
 #include "server/service/key_service.h"
 
 namespace keygate::grpc_api {
@@ -11,10 +12,18 @@ namespace keygate::grpc_api {
 // microseconds) and takes no lock of its own. Thread-safe.
 class AuthorizerService final : public keygate::v1::Authorizer::CallbackService {
  public:
-  // With `noop`, every call answers a fixed "allowed" without looking at
-  // the request: the benchmark baseline, the cost of gRPC alone. Never in
-  // production.
-  AuthorizerService(const service::KeyService* keys, bool noop) : keys_(keys), noop_(noop) {}
+  struct Options {
+    // Every call answers a fixed "allowed" without looking at the request:
+    // the benchmark baseline, the cost of gRPC alone. Never in production.
+    bool noop = false;
+    // Where decisions and latency are counted; null: nowhere.
+    metrics::ServerMetrics* metrics = nullptr;
+    // Fraction of calls written to the access log (0: none, 1: all).
+    double log_sample_rate = 0;
+  };
+
+  AuthorizerService(const service::KeyService* keys, Options options)
+      : keys_(keys), options_(options) {}
 
   // keygate::v1::Authorizer::CallbackService
   grpc::ServerUnaryReactor* Authorize(grpc::CallbackServerContext* context,
@@ -23,7 +32,7 @@ class AuthorizerService final : public keygate::v1::Authorizer::CallbackService 
 
  private:
   const service::KeyService* const keys_;
-  const bool noop_;
+  const Options options_;
 };
 
 }  // namespace keygate::grpc_api

@@ -1,43 +1,45 @@
 #include "server/grpc/health_service.h"
 
 namespace keygate::grpc_api {
-namespace {
 
 using grpc::health::v1::HealthCheckResponse;
 
-constexpr const char* kServingNames[] = {"", "keygate.v1.Authorizer", "keygate.v1.KeyManager",
-                                         HealthService::kReadiness};
-
-}  // namespace
-
-HealthService::HealthService() {
+void HealthService::SetStorageHealthy(bool healthy) {
   absl::MutexLock lock(&mu_);
-  for (const char* name : kServingNames) statuses_[name] = HealthCheckResponse::NOT_SERVING;
-  statuses_[kLiveness] = HealthCheckResponse::SERVING;
+  storage_healthy_ = healthy;
 }
 
-void HealthService::SetServing(bool serving) {
+void HealthService::SetDraining() {
   absl::MutexLock lock(&mu_);
-  for (const char* name : kServingNames) {
-    statuses_[name] = serving ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING;
+  draining_ = true;
+}
+
+absl::StatusOr<HealthCheckResponse::ServingStatus> HealthService::StatusOf(
+    const std::string& service) const {
+  const auto serving = [](bool ok) {
+    return ok ? HealthCheckResponse::SERVING : HealthCheckResponse::NOT_SERVING;
+  };
+  absl::MutexLock lock(&mu_);
+  if (service == kLiveness) return HealthCheckResponse::SERVING;
+  if (service == kReadiness) return serving(storage_healthy_ && !draining_);
+  if (service.empty() || service == "keygate.v1.Authorizer" || service == "keygate.v1.KeyManager" ||
+      service == "envoy.service.auth.v3.Authorization") {
+    return serving(storage_healthy_);
   }
+  return absl::NotFoundError("unknown service name");
 }
 
 grpc::ServerUnaryReactor* HealthService::Check(
     grpc::CallbackServerContext* context, const grpc::health::v1::HealthCheckRequest* request,
     grpc::health::v1::HealthCheckResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  grpc::Status status;
-  {
-    absl::MutexLock lock(&mu_);
-    const auto it = statuses_.find(request->service());
-    if (it == statuses_.end()) {
-      status = grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service name");
-    } else {
-      response->set_status(it->second);
-    }
+  const absl::StatusOr<HealthCheckResponse::ServingStatus> status = StatusOf(request->service());
+  if (status.ok()) {
+    response->set_status(*status);
+    reactor->Finish(grpc::Status::OK);
+  } else {
+    reactor->Finish(grpc::Status(grpc::StatusCode::NOT_FOUND, "unknown service name"));
   }
-  reactor->Finish(status);
   return reactor;
 }
 

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
@@ -14,17 +14,24 @@ namespace keygate::grpc_api {
 
 // Answers Check for the overall server (""), each Keygate service name,
 // and the probe names "liveness" and "readiness". Unknown names answer
-// NOT_FOUND, as the health protocol specifies. Thread-safe.
+// NOT_FOUND, as the health protocol specifies. Watch is not implemented
+// (UNIMPLEMENTED); Kubernetes, Envoy and grpcurl use Check.
+//
+//   ""  and the Keygate services   SERVING while storage works
+//   "readiness"                    SERVING while storage works and the
+//                                  server is not draining for shutdown
+//   "liveness"                     SERVING while the process runs
+// Everything starts NOT_SERVING until the server is up. Thread-safe.
 class HealthService final : public grpc::health::v1::Health::CallbackService {
  public:
   static constexpr char kLiveness[] = "liveness";
   static constexpr char kReadiness[] = "readiness";
 
-  HealthService();
 
-  // Whether the server can answer correctly: sets "", the Keygate services
-  // and "readiness". "liveness" stays SERVING while the process runs.
-  void SetServing(bool serving);
+  // Whether storage can serve reads and writes.
+  void SetStorageHealthy(bool healthy);
+  // Shutdown has begun: readiness goes NOT_SERVING at once.
+  void SetDraining();
 
   // grpc::health::v1::Health::CallbackService
   grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* context,
@@ -32,9 +39,13 @@ class HealthService final : public grpc::health::v1::Health::CallbackService {
                                   grpc::health::v1::HealthCheckResponse* response) override;
 
  private:
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, grpc::health::v1::HealthCheckResponse::ServingStatus>
-      statuses_ ABSL_GUARDED_BY(mu_);
+  // The status of `service`, or NOT_FOUND for unknown names.
+  absl::StatusOr<grpc::health::v1::HealthCheckResponse::ServingStatus> StatusOf(
+      const std::string& service) const;
+
+  mutable absl::Mutex mu_;
+  bool storage_healthy_ ABSL_GUARDED_BY(mu_) = false;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace keygate::grpc_api

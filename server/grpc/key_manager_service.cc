@@ -20,11 +20,13 @@ std::string AuthorizationOf(const grpc::CallbackServerContext& context) {
 }  // namespace
 
 grpc::ServerUnaryReactor* KeyManagerService::Run(grpc::CallbackServerContext* context,
-                                                 Handler handler) {
+                                                 const char* method, Handler handler) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   service::CallInfo call{AuthorizationOf(*context), context->peer()};
-  pool_->Submit([reactor, handler = std::move(handler), call = std::move(call)] {
-    reactor->Finish(ToGrpcStatus(handler(call)));
+  pool_->Submit([this, reactor, method, handler = std::move(handler), call = std::move(call)] {
+    const absl::Status status = handler(call);
+    if (metrics_ != nullptr) metrics_->RecordManagement(method, status.code());
+    reactor->Finish(ToGrpcStatus(status));
   });
   return reactor;
 }
@@ -37,7 +39,7 @@ void KeyManagerService::KeyToProto(const core::KeyRecord& key, keygate::v1::Key*
 grpc::ServerUnaryReactor* KeyManagerService::CreateKey(
     grpc::CallbackServerContext* context, const keygate::v1::CreateKeyRequest* request,
     keygate::v1::CreateKeyResponse* response) {
-  return Run(context, [this, request, response](const service::CallInfo& call) -> absl::Status {
+  return Run(context, "CreateKey", [this, request, response](const service::CallInfo& call) -> absl::Status {
     service::NewKey new_key;
     new_key.team_id = request->team_id();
     new_key.name = request->name();
@@ -56,7 +58,7 @@ grpc::ServerUnaryReactor* KeyManagerService::CreateKey(
 grpc::ServerUnaryReactor* KeyManagerService::GetKey(grpc::CallbackServerContext* context,
                                                     const keygate::v1::GetKeyRequest* request,
                                                     keygate::v1::Key* response) {
-  return Run(context, [this, request, response](const service::CallInfo& call) -> absl::Status {
+  return Run(context, "GetKey", [this, request, response](const service::CallInfo& call) -> absl::Status {
     KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord key, keys_->GetKey(call, request->key_id()));
     KeyToProto(key, response);
     return absl::OkStatus();
@@ -66,7 +68,7 @@ grpc::ServerUnaryReactor* KeyManagerService::GetKey(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* KeyManagerService::ListKeys(
     grpc::CallbackServerContext* context, const keygate::v1::ListKeysRequest* request,
     keygate::v1::ListKeysResponse* response) {
-  return Run(context, [this, request, response](const service::CallInfo& call) -> absl::Status {
+  return Run(context, "ListKeys", [this, request, response](const service::CallInfo& call) -> absl::Status {
     service::ListRequest list;
     list.team_id = request->team_id();
     list.page_size = request->page_size();
@@ -84,7 +86,7 @@ grpc::ServerUnaryReactor* KeyManagerService::ListKeys(
 grpc::ServerUnaryReactor* KeyManagerService::RevokeKey(
     grpc::CallbackServerContext* context, const keygate::v1::RevokeKeyRequest* request,
     keygate::v1::Key* response) {
-  return Run(context, [this, request, response](const service::CallInfo& call) -> absl::Status {
+  return Run(context, "RevokeKey", [this, request, response](const service::CallInfo& call) -> absl::Status {
     KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord key,
                              keys_->RevokeKey(call, request->key_id(), request->reason()));
     KeyToProto(key, response);
@@ -95,7 +97,7 @@ grpc::ServerUnaryReactor* KeyManagerService::RevokeKey(
 grpc::ServerUnaryReactor* KeyManagerService::RotateKey(
     grpc::CallbackServerContext* context, const keygate::v1::RotateKeyRequest* request,
     keygate::v1::RotateKeyResponse* response) {
-  return Run(context, [this, request, response](const service::CallInfo& call) -> absl::Status {
+  return Run(context, "RotateKey", [this, request, response](const service::CallInfo& call) -> absl::Status {
     KEYGATE_ASSIGN_OR_RETURN(absl::Duration grace, FromProto(request->grace_period()));
     KEYGATE_ASSIGN_OR_RETURN(service::RotatedKey rotated,
                              keys_->RotateKey(call, request->key_id(), grace));
@@ -109,7 +111,7 @@ grpc::ServerUnaryReactor* KeyManagerService::RotateKey(
 grpc::ServerUnaryReactor* KeyManagerService::GetKeyUsage(
     grpc::CallbackServerContext* context, const keygate::v1::GetKeyUsageRequest* request,
     keygate::v1::KeyUsage* response) {
-  return Run(context, [this, request, response](const service::CallInfo& call) -> absl::Status {
+  return Run(context, "GetKeyUsage", [this, request, response](const service::CallInfo& call) -> absl::Status {
     KEYGATE_ASSIGN_OR_RETURN(core::KeyUsage usage,
                              keys_->GetKeyUsage(call, request->key_id(), request->days()));
     ToProto(usage, response);
@@ -120,7 +122,7 @@ grpc::ServerUnaryReactor* KeyManagerService::GetKeyUsage(
 grpc::ServerUnaryReactor* KeyManagerService::ListAuditEvents(
     grpc::CallbackServerContext* context, const keygate::v1::ListAuditEventsRequest* request,
     keygate::v1::ListAuditEventsResponse* response) {
-  return Run(context, [this, request, response](const service::CallInfo& call) -> absl::Status {
+  return Run(context, "ListAuditEvents", [this, request, response](const service::CallInfo& call) -> absl::Status {
     service::AuditRequest audit;
     audit.team_id = request->team_id();
     audit.key_id = request->key_id();

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "keygate/v1/key_manager.grpc.pb.h"
 #include "server/grpc/worker_pool.h"
+#include "server/metrics/server_metrics.h"
 #include "server/service/key_service.h"
 
 namespace keygate::grpc_api {
@@ -16,7 +17,9 @@ namespace keygate::grpc_api {
 // never on gRPC's threads. Thread-safe.
 class KeyManagerService final : public keygate::v1::KeyManager::CallbackService {
  public:
-  KeyManagerService(service::KeyService* keys, WorkerPool* pool) : keys_(keys), pool_(pool) {}
+  // `metrics` may be null.
+  KeyManagerService(service::KeyService* keys, WorkerPool* pool, metrics::ServerMetrics* metrics)
+      : keys_(keys), pool_(pool), metrics_(metrics) {}
 
   // keygate::v1::KeyManager::CallbackService
   grpc::ServerUnaryReactor* CreateKey(grpc::CallbackServerContext* context,
@@ -46,13 +49,15 @@ class KeyManagerService final : public keygate::v1::KeyManager::CallbackService 
 
   // Runs `handler` on the pool with the call's credential and peer, then
   // finishes the RPC with its status.
-  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, Handler handler);
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method,
+                                Handler handler);
 
   // `key` as the API shows it now.
   void KeyToProto(const core::KeyRecord& key, keygate::v1::Key* out) const;
 
   service::KeyService* const keys_;
   WorkerPool* const pool_;
+  metrics::ServerMetrics* const metrics_;
 };
 
 }  // namespace keygate::grpc_api

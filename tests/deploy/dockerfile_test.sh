@@ -7,6 +7,7 @@
 #     installs no -dev package or toolchain, runs as the numeric USER 10001,
 #     EXPOSEs 50051 and 9090 and starts keygate-server with the container flags;
 #   - nothing is downloaded with curl/wget/ADD from the network;
+#   - .dockerignore keeps build trees, data dirs and .git out of the context;
 #   - every shared library that `ldd` reports for the freshly built binaries
 #     belongs (dpkg -S) to a Debian package that the runtime stage installs or
 #     that debian:bookworm-slim already has.
@@ -91,6 +92,13 @@ check "build stage builds with cmake --build build -j\$(nproc)" \
 # --- No downloads from the network (dependencies come from Debian packages)
 check "no curl/wget download" bash -c '! grep -qiE "(curl|wget)[^|;&]*(https?|ftp)://" "$1"' _ "$work/instructions"
 check "no ADD of a URL" bash -c '! grep -qiE "^[0-9]+\tADD .*(https?|ftp)://" "$1"' _ "$work/instructions"
+
+# --- Build context: local build trees and data dirs (pepper, operator key)
+# must never be sent to the builder.
+ignore=$repo/.dockerignore
+for pattern in .git build 'build-*' data; do
+  check ".dockerignore excludes $pattern" grep -qxF -- "$pattern" "$ignore"
+done
 
 # --- Runtime stage
 runtime_user=$(instr "$runtime" USER | tail -n 1)

@@ -92,12 +92,14 @@ else
   mkdir -p "$npm_dir"
   cp "$here/package.json" "$here/package-lock.json" "$npm_dir/"
   started=$SECONDS
-  if timeout 100 npm install --no-audit --no-fund --prefix "$npm_dir" --ignore-scripts \
-       --no-update-notifier --loglevel=error --fetch-retries=1 --fetch-retry-maxtimeout=10000 \
-       > "$work/npm.log" 2>&1; then
+  npm_rc=0
+  timeout 100 npm install --no-audit --no-fund --prefix "$npm_dir" --ignore-scripts \
+    --no-update-notifier --loglevel=error --fetch-retries=1 --fetch-retry-maxtimeout=10000 \
+    > "$work/npm.log" 2>&1 || npm_rc=$?
+  if [[ $npm_rc -eq 0 ]]; then
     cp "$here/package-lock.json" "$stamp"
     pass "npm install of tests/deploy/package-lock.json ($((SECONDS - started))s)"
-  elif grep -qE 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|network|socket hang up' "$work/npm.log" ||
+  elif [[ $npm_rc -eq 124 ]] || grep -qE 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|network|socket hang up' "$work/npm.log" ||
        [[ ! -s $work/npm.log ]]; then
     tail -n 5 "$work/npm.log"
     rm -rf "$npm_dir"

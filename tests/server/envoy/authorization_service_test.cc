@@ -97,15 +97,13 @@ TEST_F(EnvoyCheckTest, AllowedAddsIdentityHeadersAndRemovesAuthorization) {
   ASSERT_TRUE(response.has_ok_response());
   EXPECT_FALSE(response.has_denied_response());
   const authv3::OkHttpResponse& ok = response.ok_response();
-  EXPECT_THAT(HeaderMap(ok.headers()),
-              UnorderedElementsAre(std::pair<const std::string, std::string>(
-                                       "x-keygate-key-id", key.record.key_id),
-                                   std::pair<const std::string, std::string>(
-                                       "x-keygate-team-id", "acme"),
-                                   std::pair<const std::string, std::string>(
-                                       "x-keygate-environment", "live"),
-                                   std::pair<const std::string, std::string>(
-                                       "x-keygate-scopes", "flows:read,runs:write")));
+  EXPECT_THAT(
+      HeaderMap(ok.headers()),
+      UnorderedElementsAre(
+          std::pair<const std::string, std::string>("x-keygate-key-id", key.record.key_id),
+          std::pair<const std::string, std::string>("x-keygate-team-id", "acme"),
+          std::pair<const std::string, std::string>("x-keygate-environment", "live"),
+          std::pair<const std::string, std::string>("x-keygate-scopes", "flows:read,runs:write")));
   for (const HeaderValueOption& option : ok.headers()) {
     ASSERT_TRUE(option.has_append()) << option.header().key();
     EXPECT_FALSE(option.append().value()) << option.header().key();
@@ -147,8 +145,7 @@ TEST_F(EnvoyCheckTest, MalformedTokenIs401InvalidToken) {
   const TestKey key = MakeKey("acme", {"read"});
   std::string mistyped = key.token;
   mistyped[10] = mistyped[10] == 'a' ? 'b' : 'a';
-  const std::vector<std::string> malformed = {"Bearer ", "Bearer " + mistyped,
-                                              "Bearer not-a-token",
+  const std::vector<std::string> malformed = {"Bearer ", "Bearer " + mistyped, "Bearer not-a-token",
                                               "Bearer " + key.token + " extra",
                                               "Bearer Bearer " + key.token};
   for (const std::string& authorization : malformed) {
@@ -233,15 +230,12 @@ TEST_F(EnvoyCheckTest, RouteTableDecidesTheScope) {
   EXPECT_TRUE(Check("GET", "/api/v1/flows/f_123?expand=runs&x=/api/v1/admin", Bearer(reader))
                   .has_ok_response());
   // Any other method on /api/v1/flows needs flows:write.
-  ExpectDenied(Check("DELETE", "/api/v1/flows/f_123", Bearer(reader)),
-               kPermissionDenied, 403,
+  ExpectDenied(Check("DELETE", "/api/v1/flows/f_123", Bearer(reader)), kPermissionDenied, 403,
                "Bearer realm=\"flowstack\", error=\"insufficient_scope\", scope=\"flows:write\"",
                "REASON_INSUFFICIENT_SCOPE");
-  EXPECT_TRUE(Check("DELETE", "/api/v1/flows/f_123", Bearer(writer))
-                  .has_ok_response());
+  EXPECT_TRUE(Check("DELETE", "/api/v1/flows/f_123", Bearer(writer)).has_ok_response());
   // A dot segment cannot walk from a flows prefix into the admin prefix.
-  ExpectDenied(Check("GET", "/api/v1/flows/../admin/keys", Bearer(writer)),
-               kPermissionDenied, 403,
+  ExpectDenied(Check("GET", "/api/v1/flows/../admin/keys", Bearer(writer)), kPermissionDenied, 403,
                "Bearer realm=\"flowstack\", error=\"insufficient_scope\", scope=\"admin\"",
                "REASON_INSUFFICIENT_SCOPE");
 }
@@ -250,27 +244,33 @@ TEST_F(EnvoyCheckTest, MethodFallbackWithoutRoute) {
   const TestKey reader = MakeKey("acme", {"read"});
   const TestKey flows_writer = MakeKey("acme", {"flows:write"});
   EXPECT_TRUE(Check("GET", "/api/v1/runs", Bearer(reader)).has_ok_response());
-  EXPECT_TRUE(Check("HEAD", "/api/v1/runs", Bearer(reader))
-                  .has_ok_response());
-  ExpectDenied(Check("POST", "/api/v1/runs", Bearer(reader)),
-               kPermissionDenied, 403,
+  EXPECT_TRUE(Check("HEAD", "/api/v1/runs", Bearer(reader)).has_ok_response());
+  ExpectDenied(Check("POST", "/api/v1/runs", Bearer(reader)), kPermissionDenied, 403,
                "Bearer realm=\"flowstack\", error=\"insufficient_scope\", scope=\"write\"",
                "REASON_INSUFFICIENT_SCOPE");
   // `write` (unrestricted) is not satisfied by a resource-restricted scope.
-  ExpectDenied(
-      Check("PUT", "/api/v1/runs", Bearer(flows_writer)),
-      kPermissionDenied, 403,
-      "Bearer realm=\"flowstack\", error=\"insufficient_scope\", scope=\"write\"",
-      "REASON_INSUFFICIENT_SCOPE");
+  ExpectDenied(Check("PUT", "/api/v1/runs", Bearer(flows_writer)), kPermissionDenied, 403,
+               "Bearer realm=\"flowstack\", error=\"insufficient_scope\", scope=\"write\"",
+               "REASON_INSUFFICIENT_SCOPE");
 }
 
 TEST_F(EnvoyCheckTest, BearerSchemeIsCaseInsensitive) {
   const TestKey key = MakeKey("acme", {"read"});
   for (const std::string scheme : {"Bearer", "bearer", "BEARER", "bEaReR"}) {
     SCOPED_TRACE(scheme);
-    EXPECT_TRUE(Check("GET", "/x", scheme + "  " + key.token + " ")
-                    .has_ok_response());
+    EXPECT_TRUE(Check("GET", "/x", scheme + "  " + key.token + " ").has_ok_response());
   }
+}
+
+TEST_F(EnvoyCheckTest, ClientAddressReachesUsageMonitoring) {
+  const TestKey key = MakeKey("acme", {"read"});
+  ASSERT_TRUE(Check("GET", "/x", Bearer(key)).has_ok_response());
+  KEYGATE_ASSERT_OK(usage_->Flush());
+  absl::StatusOr<core::KeyUsage> usage =
+      store_->GetUsage(key.record.key_id, absl::ToCivilDay(clock_.Now(), absl::UTCTimeZone()), 10);
+  ASSERT_TRUE(usage.ok()) << usage.status();
+  ASSERT_EQ(usage->clients.size(), 1u);
+  EXPECT_EQ(usage->clients[0].address, "203.0.113.7");  // attributes.source, as Check sends it.
 }
 
 TEST_F(EnvoyCheckTest, RawHeaderMapIsRead) {

@@ -62,11 +62,11 @@ TEST(BuildCheckResponseTest, AllowedSetsIdentityHeadersWithOverwrite) {
       Build(Verdict::Allowed(TeamKey(), MustParseScope("flows:read")));
   EXPECT_EQ(response.status().code(), 0);
   ASSERT_TRUE(response.has_ok_response());
-  EXPECT_THAT(Headers(response.ok_response().headers()),
-              UnorderedElementsAre(Pair("x-keygate-key-id", "key_0123456789abcdefghij"),
-                                   Pair("x-keygate-team-id", "acme"),
-                                   Pair("x-keygate-environment", "test"),
-                                   Pair("x-keygate-scopes", "read,flows:write")));
+  EXPECT_THAT(
+      Headers(response.ok_response().headers()),
+      UnorderedElementsAre(Pair("x-keygate-key-id", "key_0123456789abcdefghij"),
+                           Pair("x-keygate-team-id", "acme"), Pair("x-keygate-environment", "test"),
+                           Pair("x-keygate-scopes", "read,flows:write")));
   for (const HeaderValueOption& option : response.ok_response().headers()) {
     EXPECT_TRUE(option.has_append());
     EXPECT_FALSE(option.append().value());
@@ -124,7 +124,8 @@ TEST(BuildCheckResponseTest, EveryInvalidTokenReasonIs401) {
     ASSERT_TRUE(response.has_denied_response());
     EXPECT_FALSE(response.has_ok_response());
     EXPECT_EQ(response.denied_response().status().code(), 401);
-    const std::map<std::string, std::string> headers = Headers(response.denied_response().headers());
+    const std::map<std::string, std::string> headers =
+        Headers(response.denied_response().headers());
     EXPECT_EQ(headers.at("www-authenticate"),
               "Bearer realm=\"flowstack\", error=\"invalid_token\"");
     EXPECT_EQ(headers.at("content-type"), "application/json");
@@ -283,7 +284,8 @@ TEST(ConfigTest, MakeConfigLoadsTheRouteFile) {
   keygate::testing::TempDir dir;
   const std::string path = dir.path() + "/routes";
   std::ofstream(path) << "* /api/v1/admin admin\n";
-  absl::StatusOr<AuthzConfig> config = MakeConfig("api", /*remove_authorization_header=*/false, path);
+  absl::StatusOr<AuthzConfig> config =
+      MakeConfig("api", /*remove_authorization_header=*/false, path);
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->realm, "api");
   EXPECT_FALSE(config->remove_authorization_header);

@@ -27,8 +27,10 @@ void EnvoyFixture::SetUp() {
   absl::StatusOr<std::unique_ptr<core::TokenHasher>> service_hasher =
       core::TokenHasher::Create(kPepper);
   ASSERT_TRUE(service_hasher.ok());
-  keys_ = std::make_unique<service::KeyService>(*format, *std::move(service_hasher), store_.get(),
-                                                &clock_);
+  usage_ = std::make_unique<service::UsageRecorder>(store_.get(), &clock_, absl::Hours(1));
+  keys_ =
+      std::make_unique<service::KeyService>(*format, *std::move(service_hasher), store_.get(),
+                                            &clock_, service::KeyServiceOptions(), usage_.get());
   KEYGATE_ASSERT_OK(keys_->CheckPepper());
 
   envoy_authz::AuthzConfig config;
@@ -55,6 +57,7 @@ void EnvoyFixture::TearDown() {
   channel_.reset();
   authz_.reset();
   keys_.reset();
+  usage_.reset();  // Flushes into the store.
   store_.reset();
 }
 
@@ -83,12 +86,11 @@ EnvoyFixture::TestKey EnvoyFixture::MakeKey(const std::string& team,
 }
 
 void EnvoyFixture::Revoke(const std::string& key_id) {
-  absl::StatusOr<core::KeyRecord> revoked =
-      store_->Update(key_id, [this](core::KeyRecord& record) {
-        record.revoke_time = clock_.Now();
-        record.revoke_reason = "test";
-        return absl::OkStatus();
-      });
+  absl::StatusOr<core::KeyRecord> revoked = store_->Update(key_id, [this](core::KeyRecord& record) {
+    record.revoke_time = clock_.Now();
+    record.revoke_reason = "test";
+    return absl::OkStatus();
+  });
   EXPECT_TRUE(revoked.ok()) << revoked.status();
 }
 

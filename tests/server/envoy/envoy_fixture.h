@@ -1,7 +1,8 @@
 // A real gRPC server on 127.0.0.1:0 serving only the Envoy Authorization
 // service, over a real RocksDB store in a temp dir and a KeyService with a
 // fake clock. Keys are written straight into the store (hashed with the
-// server's pepper), so the tests depend only on KeyService::Authorize.
+// server's pepper), so the tests depend only on KeyService::Authorize (and
+// usage monitoring, which records the client address Envoy reports).
 #ifndef KEYGATE_TESTS_SERVER_ENVOY_ENVOY_FIXTURE_H_
 #define KEYGATE_TESTS_SERVER_ENVOY_ENVOY_FIXTURE_H_
 
@@ -18,6 +19,7 @@
 #include "server/core/token_hasher.h"
 #include "server/envoy/authorization_service.h"
 #include "server/service/key_service.h"
+#include "server/service/usage_recorder.h"
 #include "storage/key_store.h"
 #include "tests/support/test_support.h"
 
@@ -57,6 +59,8 @@ class EnvoyFixture : public ::testing::Test {
   std::unique_ptr<core::TokenFormat> format_;
   std::unique_ptr<core::TokenHasher> hasher_;  // Same pepper as the service's.
   std::unique_ptr<storage::KeyStore> store_;
+  // Flushed by hand (the interval is never reached in a test).
+  std::unique_ptr<service::UsageRecorder> usage_;
   std::unique_ptr<service::KeyService> keys_;
   std::unique_ptr<envoy_authz::AuthorizationService> authz_;
   std::unique_ptr<grpc::Server> server_;

@@ -157,8 +157,10 @@ TEST(RouteScopeTableTest, ErrorsNameTheLine) {
   EXPECT_THAT(ParseError("GET /a read\nGET /b\n"),
               HasSubstr("line 2: expected `METHOD PATH_PREFIX SCOPE`, got 2 fields"));
   EXPECT_THAT(ParseError("GET /a read extra\n"), HasSubstr("line 1:"));
-  EXPECT_THAT(ParseError("# c\nget /a read\n"), HasSubstr("line 2: method must be an upper-case HTTP method"));
-  EXPECT_THAT(ParseError("GET api/v1 read\n"), HasSubstr("line 1: path prefix must start with '/'"));
+  EXPECT_THAT(ParseError("# c\nget /a read\n"),
+              HasSubstr("line 2: method must be an upper-case HTTP method"));
+  EXPECT_THAT(ParseError("GET api/v1 read\n"),
+              HasSubstr("line 1: path prefix must start with '/'"));
   EXPECT_THAT(ParseError("\n\nGET /api/../x read\n"),
               HasSubstr("line 3: path prefix \"/api/../x\" is not normalized; write \"/x\""));
   EXPECT_THAT(ParseError("GET /api?x=1 read\n"), HasSubstr("line 1: path prefix must be a path"));

@@ -214,9 +214,10 @@ class EnvoyWireCompatTest : public EnvoyFixture {
                                         const std::string& authorization,
                                         const std::string& required_scope) {
     Wire source_address;
-    source_address.Message(
-        kAddressSocketAddress,
-        Wire().String(kSocketAddressAddress, "198.51.100.23").Varint(kSocketAddressPortValue, 51234));
+    source_address.Message(kAddressSocketAddress,
+                           Wire()
+                               .String(kSocketAddressAddress, "198.51.100.23")
+                               .Varint(kSocketAddressPortValue, 51234));
     Wire destination_address;
     destination_address.Message(
         kAddressSocketAddress,
@@ -356,8 +357,8 @@ TEST_F(EnvoyWireCompatTest, ContextExtensionScopeIsReadFromField10) {
   std::vector<Header> headers;
   std::string body;
   ExpectDenied(
-      CallCheck(EncodeCheckRequest("GET", "/api/v1/flows", "Bearer " + key.token, "runs:write")),
-      7, 403, &headers, &body);
+      CallCheck(EncodeCheckRequest("GET", "/api/v1/flows", "Bearer " + key.token, "runs:write")), 7,
+      403, &headers, &body);
   const Header* challenge = FindHeader(headers, "www-authenticate");
   ASSERT_NE(challenge, nullptr);
   EXPECT_EQ(challenge->value,

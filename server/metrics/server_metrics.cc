@@ -1,0 +1,181 @@
+#include "server/metrics/server_metrics.h"
+
+#include <exception>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "prometheus/collectable.h"
+#include "prometheus/gauge.h"
+#include "prometheus/metric_family.h"
+#include "server/core/key_record.h"
+#include "server/core/log.h"
+
+#ifndef KEYGATE_VERSION
+#define KEYGATE_VERSION "dev"
+#endif
+#ifndef KEYGATE_GIT_COMMIT
+#define KEYGATE_GIT_COMMIT "unknown"
+#endif
+
+namespace keygate::metrics {
+namespace {
+
+prometheus::MetricFamily Gauge(std::string name, std::string help, double value,
+                               std::vector<prometheus::ClientMetric::Label> labels = {}) {
+  prometheus::MetricFamily family{std::move(name), std::move(help), prometheus::MetricType::Gauge,
+                                  {}};
+  prometheus::ClientMetric metric;
+  metric.label = std::move(labels);
+  metric.gauge.value = value;
+  family.metric.push_back(std::move(metric));
+  return family;
+}
+
+const char* EnvironmentLabel(int index) {
+  static constexpr const char* kNames[] = {"none", "live", "test"};
+  return kNames[index];
+}
+
+}  // namespace
+
+// Figures computed at scrape time, plus the key counts of the last scan.
+class ServerMetrics::StoreCollectable final : public prometheus::Collectable {
+ public:
+  explicit StoreCollectable(const MetricSources& sources) : sources_(sources) {}
+
+  void SetKeyCounts(double active, double revoked, double expired) {
+    absl::MutexLock lock(&mu_);
+    counts_ = {active, revoked, expired};
+    counted_ = true;
+  }
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> out;
+    const storage::StoreStats stats = sources_.store->Stats();
+    const double lookups = static_cast<double>(stats.block_cache_hits + stats.block_cache_misses);
+    out.push_back(Gauge("keygate_rocksdb_block_cache_hit_ratio",
+                        "Block cache hits / lookups since start",
+                        lookups == 0 ? 0 : stats.block_cache_hits / lookups));
+    out.push_back(Gauge("keygate_rocksdb_sst_bytes", "Total size of SST files",
+                        static_cast<double>(stats.sst_bytes)));
+    out.push_back(Gauge("keygate_rocksdb_pending_compaction_bytes",
+                        "Estimated bytes compaction still has to rewrite",
+                        static_cast<double>(stats.pending_compaction_bytes)));
+    out.push_back(Gauge("keygate_rocksdb_estimated_keys", "Estimated number of stored keys",
+                        static_cast<double>(stats.estimated_keys)));
+    if (sources_.usage_flush_lag) {
+      out.push_back(Gauge("keygate_usage_flush_lag_seconds",
+                          "Seconds since usage counts were last written",
+                          absl::ToDoubleSeconds(sources_.usage_flush_lag())));
+    }
+    out.push_back(Gauge("keygate_build_info", "Build version and commit", 1,
+                        {{"version", KEYGATE_VERSION}, {"commit", KEYGATE_GIT_COMMIT}}));
+    absl::MutexLock lock(&mu_);
+    if (counted_) {
+      prometheus::MetricFamily keys{"keygate_keys", "Keys by state (last periodic count)",
+                                    prometheus::MetricType::Gauge, {}};
+      const char* states[] = {"active", "revoked", "expired"};
+      for (int i = 0; i < 3; ++i) {
+        prometheus::ClientMetric metric;
+        metric.label = {{"state", states[i]}};
+        metric.gauge.value = counts_[i];
+        keys.metric.push_back(std::move(metric));
+      }
+      out.push_back(std::move(keys));
+    }
+    return out;
+  }
+
+ private:
+  const MetricSources sources_;
+  mutable absl::Mutex mu_;
+  std::array<double, 3> counts_ ABSL_GUARDED_BY(mu_){};
+  bool counted_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+ServerMetrics::ServerMetrics(MetricSources sources)
+    : sources_(std::move(sources)), registry_(std::make_shared<prometheus::Registry>()) {
+  auto& decisions = prometheus::BuildCounter()
+                        .Name("keygate_authorize_decisions_total")
+                        .Help("Authorize answers by reason (allowed or why denied) and key environment")
+                        .Register(*registry_);
+  for (int r = 0; r < kReasons; ++r) {
+    for (int e = 0; e < kEnvironments; ++e) {
+      decisions_[r][e] = &decisions.Add(
+          {{"reason", core::ReasonName(static_cast<core::Reason>(r))},
+           {"environment", EnvironmentLabel(e)}});
+    }
+  }
+  authorize_latency_ =
+      &prometheus::BuildHistogram()
+           .Name("keygate_authorize_duration_seconds")
+           .Help("Server-side time to decide an Authorize call")
+           .Register(*registry_)
+           .Add({}, prometheus::Histogram::BucketBoundaries{
+                        2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3,
+                        1e-2, 0.1});
+  management_ = &prometheus::BuildCounter()
+                     .Name("keygate_management_calls_total")
+                     .Help("KeyManager calls by method and gRPC code")
+                     .Register(*registry_);
+  store_collectable_ = std::make_shared<StoreCollectable>(sources_);
+}
+
+absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Start(const std::string& listen,
+                                                                    MetricSources sources) {
+  std::unique_ptr<ServerMetrics> metrics(new ServerMetrics(std::move(sources)));
+  try {
+    metrics->exposer_ = std::make_unique<prometheus::Exposer>(listen, 1);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", listen, ": ", e.what()));
+  }
+  metrics->exposer_->RegisterCollectable(metrics->registry_);
+  metrics->exposer_->RegisterCollectable(metrics->store_collectable_);
+  const std::vector<int> ports = metrics->exposer_->GetListeningPorts();
+  metrics->port_ = ports.empty() ? 0 : ports.front();
+  ServerMetrics* raw = metrics.get();
+  metrics->key_counter_ = std::thread([raw] { raw->CountKeysLoop(); });
+  return metrics;
+}
+
+ServerMetrics::~ServerMetrics() {
+  stop_.Notify();
+  if (key_counter_.joinable()) key_counter_.join();
+  exposer_.reset();
+}
+
+void ServerMetrics::RecordAuthorize(core::Reason reason,
+                                    std::optional<core::Environment> environment,
+                                    absl::Duration latency) {
+  const int r = static_cast<int>(reason);
+  const int e = environment.has_value() ? static_cast<int>(*environment) : 0;
+  if (r >= 0 && r < kReasons) decisions_[r][e]->Increment();
+  authorize_latency_->Observe(absl::ToDoubleSeconds(latency));
+}
+
+void ServerMetrics::RecordManagement(absl::string_view method, absl::StatusCode code) {
+  management_->Add({{"method", std::string(method)}, {"code", absl::StatusCodeToString(code)}})
+      .Increment();
+}
+
+void ServerMetrics::CountKeysLoop() {
+  // The first count soon after start, then at the configured interval.
+  absl::Duration wait = std::min(sources_.key_count_interval, absl::Seconds(30));
+  while (!stop_.WaitForNotificationWithTimeout(wait)) {
+    wait = sources_.key_count_interval;
+    double counts[3] = {0, 0, 0};
+    const absl::Time now = sources_.clock->Now();
+    const absl::Status status = sources_.store->ForEachKey([&](const core::KeyRecord& key) {
+      if (!key.is_operator) counts[static_cast<int>(key.StateAt(now))] += 1;
+    });
+    if (!status.ok()) {
+      core::Log(core::LogLevel::kWarning, "key_count_failed", {{"error", status.ToString()}});
+      continue;
+    }
+    store_collectable_->SetKeyCounts(counts[0], counts[1], counts[2]);
+  }
+}
+
+}  // namespace keygate::metrics
