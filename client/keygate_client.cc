@@ -1,6 +1,8 @@
 #include "client/keygate_client.h"
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -28,8 +30,29 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
                       status.error_message());
 }
 
-Client::Client(ClientOptions options)
-    : Client(options, grpc::CreateChannel(options.server, grpc::InsecureChannelCredentials())) {}
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateKeygateChannel(const ClientOptions& options) {
+  if (options.tls_ca_file.empty() && options.tls_cert_file.empty()) {
+    return grpc::CreateChannel(options.server, grpc::InsecureChannelCredentials());
+  }
+  grpc::SslCredentialsOptions ssl;
+  const std::pair<const std::string*, std::string*> files[] = {
+      {&options.tls_ca_file, &ssl.pem_root_certs},
+      {&options.tls_cert_file, &ssl.pem_cert_chain},
+      {&options.tls_key_file, &ssl.pem_private_key}};
+  for (const auto& [path, pem] : files) {
+    if (path->empty()) continue;
+    std::ifstream in(*path);
+    if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", *path));
+    std::ostringstream content;
+    content << in.rdbuf();
+    *pem = content.str();
+  }
+  grpc::ChannelArguments args;
+  if (!options.tls_server_name.empty()) {
+    args.SetSslTargetNameOverride(options.tls_server_name);
+  }
+  return grpc::CreateCustomChannel(options.server, grpc::SslCredentials(ssl), args);
+}
 
 Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
     : options_(std::move(options)),

@@ -22,15 +22,26 @@ struct ClientOptions {
   std::string api_key;
   // Deadline of each call.
   absl::Duration timeout = absl::Seconds(10);
+  // TLS: set tls_ca_file (PEM roots that sign the server's certificate) to
+  // connect with TLS; add tls_cert_file and tls_key_file for mTLS. Empty:
+  // plaintext.
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Overrides the name checked against the server certificate.
+  std::string tls_server_name;
 };
+
+// A channel to `options.server` with the options' credentials.
+// InvalidArgument if a TLS file cannot be read.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateKeygateChannel(const ClientOptions& options);
 
 // Calls one Keygate server. Errors come back as absl::Status with the gRPC
 // code and message. A denial is not an error: Authorize returns OK with
 // allowed=false. Thread-safe.
 class Client {
  public:
-  explicit Client(ClientOptions options);
-  // Uses an existing channel (tests, custom credentials).
+  // Uses an existing channel, e.g. from CreateKeygateChannel.
   Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel);
 
   absl::StatusOr<keygate::v1::AuthorizeResponse> Authorize(

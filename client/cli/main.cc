@@ -16,7 +16,9 @@ namespace {
 constexpr char kUsage[] = R"(keygate - manage and check Keygate API keys
 
 Usage:
-  keygate [--server HOST:PORT] [--json] [--timeout 10s] COMMAND
+  keygate [--server HOST:PORT] [--json] [--timeout 10s]
+          [--tls-ca CA.pem [--tls-cert CERT.pem --tls-key KEY.pem] [--tls-server-name NAME]]
+          COMMAND
 
 Commands:
   keys create --team T --name N --scope S [--scope S]... [--env live|test] [--expires 90d|RFC3339]
@@ -34,12 +36,14 @@ Management commands send the admin or operator key in $FLOWSTACK_API_KEY.
 Exit codes: 0 success (authorize: allowed), 1 denied, 2 bad usage, 3 call failed.
 )";
 
-const std::set<std::string> kValueOptions = {"server",  "timeout", "team",   "name",
+const std::set<std::string> kValueOptions = {"server", "timeout", "tls-ca", "tls-cert", "tls-key",
+                                             "tls-server-name", "team",   "name",
                                              "scope",   "env",     "expires", "reason",
                                              "page-size", "client-ip", "grace",
                                              "days",    "key",     "limit"};
 const std::set<std::string> kSwitchOptions = {"json", "all", "stale", "help"};
-const std::set<std::string> kGlobalOptions = {"server", "timeout", "json", "help"};
+const std::set<std::string> kGlobalOptions = {"server",   "timeout", "tls-ca",          "tls-cert",
+                                              "tls-key",  "json",    "tls-server-name", "help"};
 
 std::set<std::string> With(std::set<std::string> extra) {
   extra.insert(kGlobalOptions.begin(), kGlobalOptions.end());
@@ -69,7 +73,13 @@ int main(int argc, char** argv) {
     if (!timeout.ok()) return Fail(kExitUsage, timeout.status().message());
     options.timeout = *timeout;
   }
-  const keygate::Client client(options);
+  options.tls_ca_file = args->Value("tls-ca");
+  options.tls_cert_file = args->Value("tls-cert");
+  options.tls_key_file = args->Value("tls-key");
+  options.tls_server_name = args->Value("tls-server-name");
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = keygate::CreateKeygateChannel(options);
+  if (!channel.ok()) return Fail(kExitUsage, channel.status().message());
+  const keygate::Client client(options, *channel);
   const keygate::cli::CommandContext ctx{client, args->Has("json")};
 
   const std::vector<std::string>& pos = args->positional;

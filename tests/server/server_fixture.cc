@@ -35,7 +35,7 @@ void ServerFixture::Start() {
   ASSERT_TRUE(token.ok());
   operator_token_ = std::string(absl::StripAsciiWhitespace(*token));
 
-  grpc_api::ServerConfig config;
+  grpc_api::ServerConfig config = server_config_;
   config.listen = "127.0.0.1:0";
   config.management_threads = 4;
   absl::StatusOr<std::unique_ptr<grpc_api::KeygateServer>> server =

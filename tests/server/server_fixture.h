@@ -48,8 +48,10 @@ class ServerFixture : public ::testing::Test {
 
   std::string address() const { return "127.0.0.1:" + std::to_string(server_->port()); }
 
-  // Policy for the next Start(); tests may change it before Restart().
+  // Policy and transport for the next Start(); tests may change them before
+  // Restart(). `server_config_.listen` is always 127.0.0.1:0.
   service::KeyServiceOptions policy_;
+  grpc_api::ServerConfig server_config_;
 
   TempDir dir_;
   FakeClock clock_;
