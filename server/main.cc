@@ -57,6 +57,11 @@ ABSL_FLAG(HumanDuration, rotation_period, {absl::Hours(24 * 90)},
           "Active keys older than this are marked as due for rotation");
 ABSL_FLAG(HumanDuration, audit_retention, {absl::Hours(24 * 400)},
           "How long audit events, and revoked or expired keys, are kept");
+ABSL_FLAG(int, auth_failure_burst, 10,
+          "Failed management authentications allowed per client address before its calls "
+          "are refused with RESOURCE_EXHAUSTED");
+ABSL_FLAG(HumanDuration, auth_failure_refill, {absl::Seconds(6)},
+          "How often a throttled address regains one authentication try");
 ABSL_FLAG(bool, usage_monitoring, true, "Count Authorize outcomes per key (GetKeyUsage)");
 ABSL_FLAG(HumanDuration, usage_flush_interval, {absl::Seconds(1)},
           "How often usage counts are written to the store (at most 1s; a crash loses at "
@@ -96,7 +101,8 @@ constexpr const char* kFlagNames[] = {
     "rotation_period", "audit_retention",   "usage_monitoring",     "usage_flush_interval",
     "metrics_listen",  "key_count_interval", "tls_cert_file",       "tls_key_file",
     "tls_client_ca_file", "tls_reload_interval", "authorize_log_sample_rate", "verify_store",
-    "authorize_noop",  "envoy_route_scopes_file", "envoy_realm", "envoy_keep_authorization_header"};
+    "authorize_noop",  "envoy_route_scopes_file", "envoy_realm", "envoy_keep_authorization_header",
+    "auth_failure_burst", "auth_failure_refill"};
 
 // Applies KEYGATE_<FLAG> environment variables; the command line, parsed
 // afterwards, overrides them.
@@ -209,6 +215,8 @@ int Run() {
   service::KeyServiceOptions policy;
   policy.max_key_ttl = absl::GetFlag(FLAGS_max_key_ttl).value;
   policy.rotation_period = absl::GetFlag(FLAGS_rotation_period).value;
+  policy.auth_failure_burst = absl::GetFlag(FLAGS_auth_failure_burst);
+  policy.auth_failure_refill = absl::GetFlag(FLAGS_auth_failure_refill).value;
   service::KeyService keys(*std::move(format), *std::move(hasher), store->get(),
                            &core::Clock::Real(), policy, usage.get());
   if (absl::Status s = keys.CheckPepper(); !s.ok()) return Fail("pepper_mismatch", s);

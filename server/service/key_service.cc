@@ -57,7 +57,8 @@ KeyService::KeyService(core::TokenFormat format, std::unique_ptr<core::TokenHash
       store_(store),
       clock_(clock),
       options_(options),
-      usage_(usage) {}
+      usage_(usage),
+      throttle_(clock, options.auth_failure_burst, options.auth_failure_refill) {}
 
 absl::Status KeyService::CheckPepper() {
   const std::string check = hasher_->Hash(kPepperCheckInput);
@@ -129,9 +130,16 @@ absl::StatusOr<T> KeyService::Manage(const CallInfo& call, const char* action,
   event.target_key_id = std::string(target_key_id);
   event.peer = call.peer;
 
+  const std::string host = PeerHost(call.peer);
   const absl::StatusOr<T> result = [&]() -> absl::StatusOr<T> {
+    if (!throttle_.Allowed(host)) {
+      return absl::ResourceExhaustedError(
+          "too many failed authentications from this address; retry later");
+    }
+    absl::StatusOr<core::KeyRecord> identified = Identify(call.authorization);
+    if (absl::IsUnauthenticated(identified.status())) throttle_.RecordFailure(host);
     // Identified callers are named in the audit trail even when refused.
-    KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord key, Identify(call.authorization));
+    KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord key, std::move(identified));
     event.actor_key_id = key.key_id;
     event.actor_is_operator = key.is_operator;
     if (event.team_id.empty()) event.team_id = key.team_id;

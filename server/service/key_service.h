@@ -20,6 +20,7 @@
 #include "server/core/token.h"
 #include "server/core/token_hasher.h"
 #include "server/core/usage.h"
+#include "server/service/auth_throttle.h"
 #include "server/service/usage_recorder.h"
 #include "storage/key_store.h"
 
@@ -97,6 +98,10 @@ struct KeyServiceOptions {
   absl::Duration rotation_period = absl::Hours(24 * 90);
   // Longest grace period RotateKey accepts.
   absl::Duration max_grace_period = absl::Hours(24 * 7);
+  // Failed management authentications allowed per client address before its
+  // calls are refused (RESOURCE_EXHAUSTED), and how fast tries come back.
+  int auth_failure_burst = 10;
+  absl::Duration auth_failure_refill = absl::Seconds(6);
 };
 
 // Keygate's behaviour, independent of the transport.
@@ -135,7 +140,9 @@ class KeyService {
   absl::StatusOr<Caller> Authenticate(absl::string_view authorization) const;
 
   // Every management call below first authenticates `call` (errors as
-  // Authenticate) and returns InvalidArgument for bad input.
+  // Authenticate; ResourceExhausted while its address is throttled after
+  // repeated failed authentications) and returns InvalidArgument for bad
+  // input.
 
   // Creates a key (durably). PermissionDenied if a team admin targets
   // another team or environment.
@@ -209,6 +216,7 @@ class KeyService {
   const core::Clock* const clock_;
   const KeyServiceOptions options_;
   UsageRecorder* const usage_;
+  AuthThrottle throttle_;
 };
 
 }  // namespace keygate::service
