@@ -60,11 +60,11 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
       authorizer_(keygate::v1::Authorizer::NewStub(channel_)),
       key_manager_(keygate::v1::KeyManager::NewStub(channel_)) {}
 
-std::unique_ptr<grpc::ClientContext> Client::NewContext(bool with_credential) const {
+std::unique_ptr<grpc::ClientContext> Client::NewContext() const {
   auto context = std::make_unique<grpc::ClientContext>();
   context->set_deadline(std::chrono::system_clock::now() +
                         std::chrono::microseconds(absl::ToInt64Microseconds(options_.timeout)));
-  if (with_credential && !options_.api_key.empty()) {
+  if (!options_.api_key.empty()) {
     context->AddMetadata("authorization", absl::StrCat("Bearer ", options_.api_key));
   }
   return context;
@@ -72,22 +72,91 @@ std::unique_ptr<grpc::ClientContext> Client::NewContext(bool with_credential) co
 
 absl::StatusOr<keygate::v1::AuthorizeResponse> Client::Authorize(
     const keygate::v1::AuthorizeRequest& request) const {
-  return Invoke<keygate::v1::AuthorizeResponse>(
-      NewContext(false), [&](grpc::ClientContext* c, keygate::v1::AuthorizeResponse* r) {
-        return authorizer_->Authorize(c, request, r);
-      });
+  retry_budget_.Deposit();
+  const auto deadline = std::chrono::system_clock::now() +
+                        std::chrono::microseconds(absl::ToInt64Microseconds(options_.authorize_timeout));
+  for (int attempt = 1;; ++attempt) {
+    grpc::ClientContext context;
+    context.set_deadline(deadline);
+    keygate::v1::AuthorizeResponse response;
+    const grpc::Status status = authorizer_->Authorize(&context, request, &response);
+    if (status.ok()) return response;
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE ||
+        attempt >= options_.authorize_max_attempts ||
+        std::chrono::system_clock::now() >= deadline || !retry_budget_.TryWithdraw()) {
+      return FromGrpcStatus(status);
+    }
+  }
+}
+
+namespace {
+
+// One asynchronous Authorize with its retries; deletes itself when done.
+class AsyncAuthorize {
+ public:
+  AsyncAuthorize(keygate::v1::Authorizer::Stub* stub, const keygate::v1::AuthorizeRequest& request,
+                 std::chrono::system_clock::time_point deadline, int max_attempts,
+                 RetryBudget* budget,
+                 std::function<void(absl::StatusOr<keygate::v1::AuthorizeResponse>)> done)
+      : stub_(stub), request_(request), deadline_(deadline), attempts_left_(max_attempts),
+        budget_(budget), done_(std::move(done)) {}
+
+  void Start() {
+    context_ = std::make_unique<grpc::ClientContext>();
+    context_->set_deadline(deadline_);
+    --attempts_left_;
+    stub_->async()->Authorize(context_.get(), &request_, &response_,
+                              [this](grpc::Status status) { OnDone(std::move(status)); });
+  }
+
+ private:
+  void OnDone(grpc::Status status) {
+    if (status.error_code() == grpc::StatusCode::UNAVAILABLE && attempts_left_ > 0 &&
+        std::chrono::system_clock::now() < deadline_ && budget_->TryWithdraw()) {
+      Start();
+      return;
+    }
+    if (status.ok()) {
+      done_(std::move(response_));
+    } else {
+      done_(FromGrpcStatus(status));
+    }
+    delete this;
+  }
+
+  keygate::v1::Authorizer::Stub* const stub_;
+  const keygate::v1::AuthorizeRequest request_;
+  const std::chrono::system_clock::time_point deadline_;
+  int attempts_left_;
+  RetryBudget* const budget_;
+  std::function<void(absl::StatusOr<keygate::v1::AuthorizeResponse>)> done_;
+  std::unique_ptr<grpc::ClientContext> context_;
+  keygate::v1::AuthorizeResponse response_;
+};
+
+}  // namespace
+
+void Client::AuthorizeAsync(
+    const keygate::v1::AuthorizeRequest& request,
+    std::function<void(absl::StatusOr<keygate::v1::AuthorizeResponse>)> done) const {
+  retry_budget_.Deposit();
+  const auto deadline = std::chrono::system_clock::now() +
+                        std::chrono::microseconds(absl::ToInt64Microseconds(options_.authorize_timeout));
+  (new AsyncAuthorize(authorizer_.get(), request, deadline, options_.authorize_max_attempts,
+                      &retry_budget_, std::move(done)))
+      ->Start();
 }
 
 absl::StatusOr<keygate::v1::CreateKeyResponse> Client::CreateKey(
     const keygate::v1::CreateKeyRequest& request) const {
   return Invoke<keygate::v1::CreateKeyResponse>(
-      NewContext(true), [&](grpc::ClientContext* c, keygate::v1::CreateKeyResponse* r) {
+      NewContext(), [&](grpc::ClientContext* c, keygate::v1::CreateKeyResponse* r) {
         return key_manager_->CreateKey(c, request, r);
       });
 }
 
 absl::StatusOr<keygate::v1::Key> Client::GetKey(const keygate::v1::GetKeyRequest& request) const {
-  return Invoke<keygate::v1::Key>(NewContext(true),
+  return Invoke<keygate::v1::Key>(NewContext(),
                                   [&](grpc::ClientContext* c, keygate::v1::Key* r) {
                                     return key_manager_->GetKey(c, request, r);
                                   });
@@ -96,14 +165,14 @@ absl::StatusOr<keygate::v1::Key> Client::GetKey(const keygate::v1::GetKeyRequest
 absl::StatusOr<keygate::v1::ListKeysResponse> Client::ListKeys(
     const keygate::v1::ListKeysRequest& request) const {
   return Invoke<keygate::v1::ListKeysResponse>(
-      NewContext(true), [&](grpc::ClientContext* c, keygate::v1::ListKeysResponse* r) {
+      NewContext(), [&](grpc::ClientContext* c, keygate::v1::ListKeysResponse* r) {
         return key_manager_->ListKeys(c, request, r);
       });
 }
 
 absl::StatusOr<keygate::v1::Key> Client::RevokeKey(
     const keygate::v1::RevokeKeyRequest& request) const {
-  return Invoke<keygate::v1::Key>(NewContext(true),
+  return Invoke<keygate::v1::Key>(NewContext(),
                                   [&](grpc::ClientContext* c, keygate::v1::Key* r) {
                                     return key_manager_->RevokeKey(c, request, r);
                                   });
@@ -112,14 +181,14 @@ absl::StatusOr<keygate::v1::Key> Client::RevokeKey(
 absl::StatusOr<keygate::v1::RotateKeyResponse> Client::RotateKey(
     const keygate::v1::RotateKeyRequest& request) const {
   return Invoke<keygate::v1::RotateKeyResponse>(
-      NewContext(true), [&](grpc::ClientContext* c, keygate::v1::RotateKeyResponse* r) {
+      NewContext(), [&](grpc::ClientContext* c, keygate::v1::RotateKeyResponse* r) {
         return key_manager_->RotateKey(c, request, r);
       });
 }
 
 absl::StatusOr<keygate::v1::KeyUsage> Client::GetKeyUsage(
     const keygate::v1::GetKeyUsageRequest& request) const {
-  return Invoke<keygate::v1::KeyUsage>(NewContext(true),
+  return Invoke<keygate::v1::KeyUsage>(NewContext(),
                                        [&](grpc::ClientContext* c, keygate::v1::KeyUsage* r) {
                                          return key_manager_->GetKeyUsage(c, request, r);
                                        });
@@ -128,7 +197,7 @@ absl::StatusOr<keygate::v1::KeyUsage> Client::GetKeyUsage(
 absl::StatusOr<keygate::v1::ListAuditEventsResponse> Client::ListAuditEvents(
     const keygate::v1::ListAuditEventsRequest& request) const {
   return Invoke<keygate::v1::ListAuditEventsResponse>(
-      NewContext(true), [&](grpc::ClientContext* c, keygate::v1::ListAuditEventsResponse* r) {
+      NewContext(), [&](grpc::ClientContext* c, keygate::v1::ListAuditEventsResponse* r) {
         return key_manager_->ListAuditEvents(c, request, r);
       });
 }

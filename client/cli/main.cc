@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
     if (!timeout.ok()) return Fail(kExitUsage, timeout.status().message());
     options.timeout = *timeout;
   }
+  options.authorize_timeout = options.timeout;  // A person is waiting, not an API.
   options.tls_ca_file = args->Value("tls-ca");
   options.tls_cert_file = args->Value("tls-cert");
   options.tls_key_file = args->Value("tls-key");

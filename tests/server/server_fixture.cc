@@ -64,6 +64,7 @@ Client ServerFixture::ClientWith(const std::string& credential) const {
   options.server = address();
   options.api_key = credential;
   options.timeout = absl::Seconds(10);
+  options.authorize_timeout = absl::Seconds(10);  // The machine may be busy.
   return Client(options, channel_);
 }
 

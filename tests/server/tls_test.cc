@@ -49,6 +49,7 @@ class TlsTest : public ServerFixture {
     ClientOptions options;
     options.server = address();
     options.timeout = absl::Seconds(5);
+    options.authorize_timeout = absl::Seconds(5);
     if (!set.empty()) {
       options.tls_ca_file = dir_.path() + "/" + set + "/ca.pem";
       if (with_client_cert) {
