@@ -202,4 +202,11 @@ absl::StatusOr<keygate::v1::ListAuditEventsResponse> Client::ListAuditEvents(
       });
 }
 
+absl::StatusOr<keygate::v1::Backup> Client::CreateBackup(
+    const keygate::v1::CreateBackupRequest& request) const {
+  return Invoke<keygate::v1::Backup>(NewContext(), [&](grpc::ClientContext* c, keygate::v1::Backup* r) {
+    return key_manager_->CreateBackup(c, request, r);
+  });
+}
+
 }  // namespace keygate

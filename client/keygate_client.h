@@ -72,6 +72,8 @@ class Client {
       const keygate::v1::GetKeyUsageRequest& request) const;
   absl::StatusOr<keygate::v1::ListAuditEventsResponse> ListAuditEvents(
       const keygate::v1::ListAuditEventsRequest& request) const;
+  absl::StatusOr<keygate::v1::Backup> CreateBackup(
+      const keygate::v1::CreateBackupRequest& request) const;
 
  private:
   // Fresh management-call context with the deadline and the credential.

@@ -16,6 +16,7 @@
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "server/core/duration.h"
@@ -84,6 +85,10 @@ ABSL_FLAG(std::string, envoy_realm, "keygate",
           "Realm in www-authenticate of Envoy 401/403 answers");
 ABSL_FLAG(bool, envoy_keep_authorization_header, false,
           "Do not strip the Authorization header from requests Envoy lets through");
+ABSL_FLAG(std::string, backup_dir, "",
+          "Where CreateBackup (keygate admin backup) writes backups. Default: <data_dir>/backups");
+ABSL_FLAG(std::string, restore_backup, "",
+          "Restore backup ID (or 'latest') from --backup_dir into an empty --data_dir, then exit");
 ABSL_FLAG(bool, verify_store, false,
           "Verify the checksum of every block of the store, print the result and exit "
           "(the server must not be running on the same data_dir)");
@@ -102,7 +107,7 @@ constexpr const char* kFlagNames[] = {
     "metrics_listen",  "key_count_interval", "tls_cert_file",       "tls_key_file",
     "tls_client_ca_file", "tls_reload_interval", "authorize_log_sample_rate", "verify_store",
     "authorize_noop",  "envoy_route_scopes_file", "envoy_realm", "envoy_keep_authorization_header",
-    "auth_failure_burst", "auth_failure_refill"};
+    "auth_failure_burst", "auth_failure_refill", "backup_dir", "restore_backup"};
 
 // Applies KEYGATE_<FLAG> environment variables; the command line, parsed
 // afterwards, overrides them.
@@ -179,6 +184,24 @@ int Run() {
   if (::mkdir(data_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return Fail("data_dir_failed", absl::UnavailableError(absl::StrCat("cannot create ", data_dir)));
   }
+  std::string backup_dir = absl::GetFlag(FLAGS_backup_dir);
+  if (backup_dir.empty()) backup_dir = data_dir + "/backups";
+  if (const std::string restore = absl::GetFlag(FLAGS_restore_backup); !restore.empty()) {
+    uint32_t backup_id = 0;
+    if (restore != "latest" && (!absl::SimpleAtoi(restore, &backup_id) || backup_id == 0)) {
+      std::fprintf(stderr, "keygate-server: --restore_backup must be a backup id or 'latest'\n");
+      return 2;
+    }
+    absl::StatusOr<storage::BackupInfo> restored =
+        storage::RestoreRocksDbBackup(backup_dir, backup_id, data_dir + "/db");
+    if (!restored.ok()) return Fail("restore_failed", restored.status());
+    core::Log(core::LogLevel::kInfo, "restore_complete",
+              {{"backup_id", static_cast<int64_t>(restored->backup_id)},
+               {"backup_dir", backup_dir},
+               {"data_dir", data_dir},
+               {"note", "copy the original pepper file into the data dir before starting"}});
+    return 0;
+  }
   storage::RocksDbOptions store_options;
   store_options.path = data_dir + "/db";
   store_options.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
@@ -217,6 +240,7 @@ int Run() {
   policy.rotation_period = absl::GetFlag(FLAGS_rotation_period).value;
   policy.auth_failure_burst = absl::GetFlag(FLAGS_auth_failure_burst);
   policy.auth_failure_refill = absl::GetFlag(FLAGS_auth_failure_refill).value;
+  policy.backup_dir = backup_dir;
   service::KeyService keys(*std::move(format), *std::move(hasher), store->get(),
                            &core::Clock::Real(), policy, usage.get());
   if (absl::Status s = keys.CheckPepper(); !s.ok()) return Fail("pepper_mismatch", s);

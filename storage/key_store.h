@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "server/core/audit_event.h"
 #include "server/core/key_record.h"
 #include "server/core/usage.h"
@@ -52,6 +53,14 @@ struct StoreStats {
   uint64_t sst_bytes = 0;
   uint64_t pending_compaction_bytes = 0;
   uint64_t estimated_keys = 0;  // Records in the keys family (estimate).
+};
+
+// A backup of the store.
+struct BackupInfo {
+  uint32_t backup_id = 0;
+  absl::Time create_time = absl::UnixEpoch();
+  uint64_t size_bytes = 0;
+  uint32_t file_count = 0;
 };
 
 // What else an Update writes in the same atomic batch.
@@ -155,6 +164,11 @@ class KeyStore {
   // Reads every block of every file and verifies its checksum (slow; for
   // operators). DataLoss naming the file on a mismatch.
   virtual absl::Status VerifyChecksums() const = 0;
+
+  // Takes a consistent online backup into `backup_dir` (incremental: files
+  // already backed up there are shared). Every change acknowledged before
+  // the call is in it. Concurrent backups are serialised.
+  virtual absl::StatusOr<BackupInfo> CreateBackup(const std::string& backup_dir) = 0;
 };
 
 }  // namespace keygate::storage

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <filesystem>
 #include <utility>
 #include <vector>
 
@@ -19,6 +20,7 @@
 #include "rocksdb/statistics.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/backup_engine.h"
 #include "rocksdb/write_batch.h"
 #include "server/core/status_macros.h"
 #include "storage/record_codec.h"
@@ -399,6 +401,25 @@ class RocksDbKeyStore final : public KeyStore {
     return FromRocks(db_->VerifyChecksum(), "verify checksums");
   }
 
+  absl::StatusOr<BackupInfo> CreateBackup(const std::string& backup_dir) override {
+    absl::MutexLock lock(&backup_mu_);
+    rocksdb::BackupEngine* raw = nullptr;
+    KEYGATE_RETURN_IF_ERROR(FromRocks(
+        rocksdb::BackupEngine::Open(rocksdb::BackupEngineOptions(backup_dir),
+                                    rocksdb::Env::Default(), &raw),
+        absl::StrCat("open backup dir ", backup_dir)));
+    std::unique_ptr<rocksdb::BackupEngine> engine(raw);
+    rocksdb::CreateBackupOptions options;
+    options.flush_before_backup = true;  // Acknowledged writes are in the files.
+    rocksdb::BackupID id = 0;
+    KEYGATE_RETURN_IF_ERROR(
+        FromRocks(engine->CreateNewBackup(options, db_.get(), &id), "create backup"));
+    rocksdb::BackupInfo info;
+    KEYGATE_RETURN_IF_ERROR(FromRocks(engine->GetBackupInfo(id, &info), "backup info"));
+    return BackupInfo{info.backup_id, absl::FromUnixSeconds(info.timestamp), info.size,
+                      info.number_files};
+  }
+
  private:
   // Converts a read status, remembering corruption for Health().
   absl::Status ReadStatus(const rocksdb::Status& s, absl::string_view what) const {
@@ -487,6 +508,7 @@ class RocksDbKeyStore final : public KeyStore {
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
   rocksdb::WriteOptions sync_write_;
   mutable std::atomic<bool> corruption_seen_{false};
+  absl::Mutex backup_mu_;
   // Serialise read-modify-write of one key; striped by key id.
   std::array<absl::Mutex, 64> update_locks_;
 };
@@ -513,6 +535,40 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>
 }
 
 }  // namespace
+
+absl::StatusOr<BackupInfo> RestoreRocksDbBackup(const std::string& backup_dir, uint32_t backup_id,
+                                                const std::string& db_path) {
+  if (rocksdb::Env::Default()->FileExists(db_path + "/CURRENT").ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(db_path, " already holds a database; restore into an empty directory"));
+  }
+  std::error_code error;
+  std::filesystem::create_directories(db_path, error);
+  if (error) {
+    return absl::UnavailableError(absl::StrCat("cannot create ", db_path, ": ", error.message()));
+  }
+  rocksdb::BackupEngineReadOnly* raw = nullptr;
+  KEYGATE_RETURN_IF_ERROR(FromRocks(
+      rocksdb::BackupEngineReadOnly::Open(rocksdb::BackupEngineOptions(backup_dir),
+                                          rocksdb::Env::Default(), &raw),
+      absl::StrCat("open backup dir ", backup_dir)));
+  std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
+  if (backup_id == 0) {
+    std::vector<rocksdb::BackupInfo> backups;
+    engine->GetBackupInfo(&backups);
+    if (backups.empty()) return absl::NotFoundError(absl::StrCat("no backup in ", backup_dir));
+    backup_id = backups.back().backup_id;
+  }
+  rocksdb::BackupInfo info;
+  const rocksdb::Status found = engine->GetBackupInfo(backup_id, &info);
+  if (!found.ok()) return absl::NotFoundError(absl::StrCat("no backup ", backup_id, " in ", backup_dir));
+  KEYGATE_RETURN_IF_ERROR(
+      FromRocks(engine->VerifyBackup(backup_id, /*verify_with_checksum=*/true), "verify backup"));
+  KEYGATE_RETURN_IF_ERROR(FromRocks(engine->RestoreDBFromBackup(backup_id, db_path, db_path),
+                                    "restore backup"));
+  return BackupInfo{info.backup_id, absl::FromUnixSeconds(info.timestamp), info.size,
+                    info.number_files};
+}
 
 absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptions& options) {
   rocksdb::DBOptions db_options;

@@ -44,6 +44,13 @@ struct RocksDbOptions {
 // another process), DataLoss if it is corrupt.
 absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptions& options);
 
+// Restores backup `backup_id` (0: the latest) of `backup_dir` into the
+// database directory `db_path`, after verifying the backup's checksums.
+// FailedPrecondition if `db_path` already holds a database; NotFound if there
+// is no such backup.
+absl::StatusOr<BackupInfo> RestoreRocksDbBackup(const std::string& backup_dir, uint32_t backup_id,
+                                                const std::string& db_path);
+
 }  // namespace keygate::storage
 
 #endif  // KEYGATE_STORAGE_ROCKSDB_KEY_STORE_H_

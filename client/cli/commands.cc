@@ -230,6 +230,20 @@ int Audit(const CommandContext& ctx, const Args& args) {
   return kExitOk;
 }
 
+int AdminBackup(const CommandContext& ctx, const Args& args) {
+  absl::StatusOr<keygate::v1::Backup> backup = ctx.client.CreateBackup({});
+  if (!backup.ok()) return FailCall(backup.status());
+  if (ctx.json) {
+    std::cout << ToJson(*backup);
+  } else {
+    std::cout << "Backup " << backup->backup_id() << " taken in " << backup->backup_dir() << " ("
+              << backup->file_count() << " files, " << backup->size_bytes() << " bytes).\n"
+              << "Restore: keygate-server --restore_backup=" << backup->backup_id()
+              << " --backup_dir=" << backup->backup_dir() << " --data_dir=<new dir>\n";
+  }
+  return kExitOk;
+}
+
 int Authorize(const CommandContext& ctx, const Args& args) {
   keygate::v1::AuthorizeRequest request;
   std::string token;

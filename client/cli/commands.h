@@ -27,6 +27,7 @@ int KeysRevoke(const CommandContext& ctx, const Args& args);
 int KeysRotate(const CommandContext& ctx, const Args& args);
 int KeysUsage(const CommandContext& ctx, const Args& args);
 int Audit(const CommandContext& ctx, const Args& args);
+int AdminBackup(const CommandContext& ctx, const Args& args);
 int Authorize(const CommandContext& ctx, const Args& args);
 
 // Prints "keygate: <message>" on stderr and returns `code`.

@@ -28,6 +28,7 @@ Commands:
   keys rotate KEY_ID [--grace 24h]          (the old key keeps working for the grace period)
   keys usage  KEY_ID [--days 30]
   audit       --team T [--key KEY_ID] [--limit 100]
+  admin backup                              (operator key: online backup of the store)
   authorize   TOKEN|- --scope S [--env live|test] [--client-ip IP]
 
 Management commands send the admin or operator key in $FLOWSTACK_API_KEY.
@@ -84,7 +85,8 @@ int main(int argc, char** argv) {
   const keygate::cli::CommandContext ctx{client, args->Has("json")};
 
   const std::vector<std::string>& pos = args->positional;
-  const std::string command = pos.size() >= 2 && pos[0] == "keys" ? "keys " + pos[1] : pos[0];
+  const bool two_words = pos.size() >= 2 && (pos[0] == "keys" || pos[0] == "admin");
+  const std::string command = two_words ? pos[0] + " " + pos[1] : pos[0];
   struct Entry {
     std::set<std::string> options;
     int (*run)(const keygate::cli::CommandContext&, const keygate::cli::Args&);
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
       {"keys rotate", {With({"grace"}), keygate::cli::KeysRotate, true}},
       {"keys usage", {With({"days"}), keygate::cli::KeysUsage, true}},
       {"audit", {With({"team", "key", "limit"}), keygate::cli::Audit, true}},
+      {"admin backup", {With({}), keygate::cli::AdminBackup, true}},
       {"keys get", {With({}), keygate::cli::KeysGet, true}},
       {"keys revoke", {With({"reason"}), keygate::cli::KeysRevoke, true}},
       {"authorize", {With({"scope", "env", "client-ip"}), keygate::cli::Authorize, false}},

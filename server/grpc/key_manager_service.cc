@@ -135,4 +135,18 @@ grpc::ServerUnaryReactor* KeyManagerService::ListAuditEvents(
   });
 }
 
+grpc::ServerUnaryReactor* KeyManagerService::CreateBackup(
+    grpc::CallbackServerContext* context, const keygate::v1::CreateBackupRequest* request,
+    keygate::v1::Backup* response) {
+  return Run(context, "CreateBackup", [this, response](const service::CallInfo& call) -> absl::Status {
+    KEYGATE_ASSIGN_OR_RETURN(storage::BackupInfo backup, keys_->CreateBackup(call));
+    response->set_backup_id(backup.backup_id);
+    ToProto(backup.create_time, response->mutable_create_time());
+    response->set_size_bytes(static_cast<int64_t>(backup.size_bytes));
+    response->set_file_count(static_cast<int32_t>(backup.file_count));
+    response->set_backup_dir(keys_->options().backup_dir);
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace keygate::grpc_api

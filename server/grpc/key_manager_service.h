@@ -43,6 +43,9 @@ class KeyManagerService final : public keygate::v1::KeyManager::CallbackService 
   grpc::ServerUnaryReactor* ListAuditEvents(
       grpc::CallbackServerContext* context, const keygate::v1::ListAuditEventsRequest* request,
       keygate::v1::ListAuditEventsResponse* response) override;
+  grpc::ServerUnaryReactor* CreateBackup(grpc::CallbackServerContext* context,
+                                         const keygate::v1::CreateBackupRequest* request,
+                                         keygate::v1::Backup* response) override;
 
  private:
   using Handler = std::function<absl::Status(const service::CallInfo&)>;

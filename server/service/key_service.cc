@@ -429,6 +429,26 @@ absl::StatusOr<storage::AuditPage> KeyService::ListAuditEvents(const CallInfo& c
       });
 }
 
+absl::StatusOr<storage::BackupInfo> KeyService::CreateBackup(const CallInfo& call) {
+  return Manage<storage::BackupInfo>(
+      call, "CreateBackup", "", "",
+      [&](const Caller& caller, core::AuditEvent& event) -> absl::StatusOr<storage::BackupInfo> {
+        if (!caller.is_operator) {
+          return absl::PermissionDeniedError("only operator keys may take backups");
+        }
+        if (options_.backup_dir.empty()) {
+          return absl::FailedPreconditionError("this server has no --backup_dir");
+        }
+        KEYGATE_ASSIGN_OR_RETURN(storage::BackupInfo backup,
+                                 store_->CreateBackup(options_.backup_dir));
+        event.detail = absl::StrCat("backup ", backup.backup_id, " in ", options_.backup_dir);
+        if (absl::Status s = store_->AppendAudit(event); !s.ok()) {
+          core::Log(core::LogLevel::kError, "audit_append_failed", {{"error", s.ToString()}});
+        }
+        return backup;
+      });
+}
+
 bool KeyService::RotationDue(const core::KeyRecord& key, absl::Time now) const {
   return key.StateAt(now) == core::KeyState::kActive && key.rotated_to_key_id.empty() &&
          now - key.create_time >= options_.rotation_period;

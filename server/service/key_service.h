@@ -102,6 +102,8 @@ struct KeyServiceOptions {
   // calls are refused (RESOURCE_EXHAUSTED), and how fast tries come back.
   int auth_failure_burst = 10;
   absl::Duration auth_failure_refill = absl::Seconds(6);
+  // Where CreateBackup writes; empty: backups are off.
+  std::string backup_dir;
 };
 
 // Keygate's behaviour, independent of the transport.
@@ -173,6 +175,10 @@ class KeyService {
   // A team's audit trail, newest first. PermissionDenied for another team's.
   absl::StatusOr<storage::AuditPage> ListAuditEvents(const CallInfo& call,
                                                      const AuditRequest& request);
+
+  // Operators only (PermissionDenied otherwise): an online backup of the
+  // store into options().backup_dir. FailedPrecondition if none is set.
+  absl::StatusOr<storage::BackupInfo> CreateBackup(const CallInfo& call);
 
   // Whether an active key is older than the rotation period at `now`.
   bool RotationDue(const core::KeyRecord& key, absl::Time now) const;

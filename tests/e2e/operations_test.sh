@@ -61,6 +61,10 @@ grep -q '^keygate_usage_flush_lag_seconds ' "$WORK/metrics1" || fail "no usage f
 grep -q '^keygate_rocksdb_sst_bytes ' "$WORK/metrics1" || fail "no RocksDB figures"
 grep -qF "${TOKEN:8}" "$WORK/metrics1" && fail "a token appears in the metrics"
 
+step "backup: an operator takes an online backup with the CLI"
+"${K[@]}" admin backup >"$WORK/backup.out" || fail "admin backup failed"
+grep -q "^Backup 1 taken in $WORK/data/backups" "$WORK/backup.out" || fail "unexpected: $(cat "$WORK/backup.out")"
+
 step "SIGTERM: readiness NOT_SERVING at once while the port still answers"
 kill -TERM "$SERVER_PID"
 sleep 0.3
@@ -86,4 +90,19 @@ step "--verify_store checks every block of a stopped store"
 "$BIN/keygate-server" --data_dir="$WORK/data" --verify_store 2>"$WORK/verify.log" \
   || fail "verify failed: $(cat "$WORK/verify.log")"
 grep -q '"event":"verify_store_ok"' "$WORK/verify.log" || fail "no verify_store_ok"
+step "restore: the backup into a new data dir serves the same keys"
+"$BIN/keygate-server" --data_dir="$WORK/restored" --backup_dir="$WORK/data/backups" \
+  --restore_backup=latest 2>"$WORK/restore.log" || fail "restore failed: $(cat "$WORK/restore.log")"
+cp "$WORK/data/pepper" "$WORK/restored/pepper"
+"$BIN/keygate-server" --listen=127.0.0.1:0 --data_dir="$WORK/restored" 2>"$WORK/restored.log" &
+SERVER_PID=$!
+for _ in $(seq 1 100); do
+  grep -q '"event":"server_started"' "$WORK/restored.log" && break
+  kill -0 "$SERVER_PID" 2>/dev/null || fail "restored server exited: $(cat "$WORK/restored.log")"
+  sleep 0.1
+done
+PORT=$(sed -nE 's/.*"event":"server_started".*"port":([0-9]+).*/\1/p' "$WORK/restored.log")
+"$BIN/keygate" --server "127.0.0.1:$PORT" authorize "$TOKEN" --scope read >/dev/null \
+  || fail "the restored store does not authorize the key"
+kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=""
 echo "PASS: operations_test"
