@@ -8,9 +8,7 @@
 #include "server/grpc/status_convert.h"
 
 namespace keygate::grpc_api {
-namespace {
 
-// Fills `response` or returns why no decision could be made.
 absl::Status AuthorizeInto(const service::KeyService& keys,
                            const keygate::v1::AuthorizeRequest& request,
                            keygate::v1::AuthorizeResponse* response) {
@@ -42,6 +40,8 @@ absl::Status AuthorizeInto(const service::KeyService& keys,
   }
   return absl::OkStatus();
 }
+
+namespace {
 
 // Whether this call is one of the sampled fraction to log.
 bool Sampled(double rate) {

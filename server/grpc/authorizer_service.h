@@ -8,6 +8,14 @@
 
 namespace keygate::grpc_api {
 
+// Authorize without gRPC: validates `request` (InvalidArgument for a
+// missing or malformed required_scope or an unknown environment), decides,
+// and fills `response`. Returns the store's error when no decision could be
+// made. Shared by the service and the fuzzer.
+absl::Status AuthorizeInto(const service::KeyService& keys,
+                           const keygate::v1::AuthorizeRequest& request,
+                           keygate::v1::AuthorizeResponse* response);
+
 // The hot path. Runs inline on gRPC's callback thread (a warm lookup costs
 // microseconds) and takes no lock of its own. Thread-safe.
 class AuthorizerService final : public keygate::v1::Authorizer::CallbackService {
