@@ -1,11 +1,12 @@
+// OpenSSL 3 deprecates the low-level SHA256_* functions in favour of EVP,
+// whose per-call context setup costs more than the hash itself here.
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include "server/core/token_hasher.h"
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
+#include <openssl/crypto.h>
 
-#include <cstdio>
-#include <cstdlib>
+#include <cstring>
 
 namespace keygate::core {
 
@@ -13,42 +14,40 @@ absl::StatusOr<std::unique_ptr<TokenHasher>> TokenHasher::Create(absl::string_vi
   if (pepper.size() < kMinPepperBytes) {
     return absl::InvalidArgumentError("pepper must be at least 32 bytes");
   }
-  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (mac == nullptr) return absl::InternalError("OpenSSL has no HMAC");
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
-  EVP_MAC_free(mac);  // The context holds its own reference.
-  if (ctx == nullptr) return absl::InternalError("EVP_MAC_CTX_new failed");
-  char digest[] = "SHA256";
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_end()};
-  if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(pepper.data()),
-                   pepper.size(), params) != 1) {
-    EVP_MAC_CTX_free(ctx);
-    return absl::InternalError("EVP_MAC_init(HMAC-SHA256) failed");
+  // HMAC (RFC 2104): keys longer than the block are hashed first.
+  unsigned char key[SHA256_CBLOCK] = {};
+  if (pepper.size() > SHA256_CBLOCK) {
+    SHA256(reinterpret_cast<const unsigned char*>(pepper.data()), pepper.size(), key);
+  } else {
+    std::memcpy(key, pepper.data(), pepper.size());
   }
-  return std::unique_ptr<TokenHasher>(new TokenHasher(ctx));
+  unsigned char ipad[SHA256_CBLOCK];
+  unsigned char opad[SHA256_CBLOCK];
+  for (int i = 0; i < SHA256_CBLOCK; ++i) {
+    ipad[i] = key[i] ^ 0x36;
+    opad[i] = key[i] ^ 0x5c;
+  }
+  std::unique_ptr<TokenHasher> hasher(new TokenHasher());
+  if (SHA256_Init(&hasher->inner_) != 1 || SHA256_Update(&hasher->inner_, ipad, sizeof(ipad)) != 1 ||
+      SHA256_Init(&hasher->outer_) != 1 || SHA256_Update(&hasher->outer_, opad, sizeof(opad)) != 1) {
+    return absl::InternalError("SHA-256 setup failed");
+  }
+  OPENSSL_cleanse(key, sizeof(key));
+  OPENSSL_cleanse(ipad, sizeof(ipad));
+  OPENSSL_cleanse(opad, sizeof(opad));
+  return hasher;
 }
 
-TokenHasher::~TokenHasher() { EVP_MAC_CTX_free(keyed_); }
-
 std::string TokenHasher::Hash(absl::string_view data) const {
+  unsigned char inner_digest[SHA256_DIGEST_LENGTH];
+  SHA256_CTX ctx = inner_;
+  SHA256_Update(&ctx, data.data(), data.size());
+  SHA256_Final(inner_digest, &ctx);
   std::string out(kHashBytes, '\0');
-  EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(keyed_);
-  size_t len = 0;
-  const bool ok =
-      ctx != nullptr &&
-      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size()) == 1 &&
-      EVP_MAC_final(ctx, reinterpret_cast<unsigned char*>(out.data()), &len,
-                    out.size()) == 1 &&
-      len == kHashBytes;
-  EVP_MAC_CTX_free(ctx);
-  if (!ok) {
-    // Fail closed: never hand out a hash that could match the wrong key.
-    std::fputs("keygate: fatal: HMAC-SHA256 failed\n", stderr);
-    std::abort();
-  }
+  ctx = outer_;
+  SHA256_Update(&ctx, inner_digest, sizeof(inner_digest));
+  SHA256_Final(reinterpret_cast<unsigned char*>(out.data()), &ctx);
+  OPENSSL_cleanse(&ctx, sizeof(ctx));
   return out;
 }
 

@@ -8,7 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-typedef struct evp_mac_ctx_st EVP_MAC_CTX;
+#include <openssl/sha.h>
 
 namespace keygate::core {
 
@@ -16,7 +16,10 @@ namespace keygate::core {
 // of the store without the pepper neither reveals tokens nor lets anyone test
 // guesses offline.
 //
-// Immutable after creation; Hash() is safe to call from many threads at once.
+// HMAC is computed from SHA-256 states precomputed from the pepper (the
+// inner and outer padded keys), so a hash costs two SHA-256 compressions and
+// no allocation besides the result. Immutable after creation; Hash() is safe
+// to call from many threads at once.
 class TokenHasher {
  public:
   static constexpr size_t kHashBytes = 32;
@@ -25,7 +28,6 @@ class TokenHasher {
   // Returns InvalidArgument if `pepper` is shorter than kMinPepperBytes,
   // Internal if OpenSSL cannot set up HMAC-SHA256.
   static absl::StatusOr<std::unique_ptr<TokenHasher>> Create(absl::string_view pepper);
-  ~TokenHasher();
 
   TokenHasher(const TokenHasher&) = delete;
   TokenHasher& operator=(const TokenHasher&) = delete;
@@ -34,9 +36,11 @@ class TokenHasher {
   std::string Hash(absl::string_view data) const;
 
  private:
-  explicit TokenHasher(EVP_MAC_CTX* keyed) : keyed_(keyed) {}
+  TokenHasher() = default;
 
-  EVP_MAC_CTX* const keyed_;  // Initialised with the pepper; only duplicated.
+  // SHA-256 after absorbing key^ipad and key^opad respectively.
+  SHA256_CTX inner_;
+  SHA256_CTX outer_;
 };
 
 }  // namespace keygate::core
