@@ -13,40 +13,7 @@ set -euo pipefail
 
 BIN=$1
 TOOLS=$2
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/keygate_e2e_XXXXXX")
-SERVER_PID=""
-cleanup() {
-  [[ -n "$SERVER_PID" ]] && kill -9 "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-step() { echo "--- $*"; }
-
-# Starts the server on a free port; sets SERVER_PID and ADDR.
-start_server() {
-  local log=$1
-  "$BIN/keygate-server" --listen=127.0.0.1:0 --data_dir="$WORK/data" 2>>"$log" &
-  SERVER_PID=$!
-  for _ in $(seq 1 100); do
-    if grep -q '"event":"server_started"' "$log" 2>/dev/null; then break; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "server exited during start: $(cat "$log")"
-    sleep 0.1
-  done
-  local port
-  port=$(grep '"event":"server_started"' "$log" | tail -1 | sed -E 's/.*"port":([0-9]+).*/\1/')
-  [[ -n "$port" ]] || fail "no server_started line"
-  ADDR="127.0.0.1:$port"
-}
-
-stop_server() {
-  kill -TERM "$SERVER_PID"
-  local rc=0
-  wait "$SERVER_PID" || rc=$?
-  SERVER_PID=""
-  [[ $rc -eq 0 ]] || fail "server exited with $rc after SIGTERM"
-}
+source "$(dirname "$0")/lib.sh"
 
 expect_rc() {  # expect_rc WANT CMD...
   local want=$1; shift
@@ -57,7 +24,7 @@ expect_rc() {  # expect_rc WANT CMD...
 
 LOG="$WORK/server.log"
 step "start, bootstrap operator key"
-start_server "$LOG"
+start_server "$LOG" "$WORK/data"
 [[ -f "$WORK/data/operator.key" ]] || fail "no operator key file"
 [[ $(stat -c %a "$WORK/data/operator.key") == 600 ]] || fail "operator key file is not mode 0600"
 export FLOWSTACK_API_KEY
@@ -174,7 +141,7 @@ step "SIGTERM shuts down cleanly; restart keeps every key and revocation"
 OPERATOR_ID=$(grep '"event":"operator_key_ready"' "$LOG" | head -1 | sed -E 's/.*"key_id":"([^"]+)".*/\1/')
 stop_server
 LOG2="$WORK/server-restarted.log"
-start_server "$LOG2"
+start_server "$LOG2" "$WORK/data"
 grep '"event":"operator_key_ready"' "$LOG2" | grep -q "\"key_id\":\"$OPERATOR_ID\".*\"registered\":false" \
   || fail "operator key changed across restart"
 K=("$BIN/keygate" --server "$ADDR")

@@ -9,30 +9,13 @@ set -euo pipefail
 
 BIN=$1
 TOOLS=$2
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/keygate_ops_XXXXXX")
-SERVER_PID=""
-cleanup() {
-  [[ -n "$SERVER_PID" ]] && kill -9 "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-step() { echo "--- $*"; }
+source "$(dirname "$0")/lib.sh"
 command -v curl >/dev/null || fail "curl is missing (deploy/install-deps.sh installs it)"
 
 LOG="$WORK/server.log"
-"$BIN/keygate-server" --listen=127.0.0.1:0 --data_dir="$WORK/data" \
-  --metrics_listen=127.0.0.1:0 --shutdown_delay=3s 2>"$LOG" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  grep -q '"event":"server_started"' "$LOG" && break
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "server exited: $(cat "$LOG")"
-  sleep 0.1
-done
-PORT=$(sed -nE 's/.*"event":"server_started".*"port":([0-9]+).*/\1/p' "$LOG")
+start_server "$LOG" "$WORK/data" --metrics_listen=127.0.0.1:0 --shutdown_delay=3s
 METRICS_PORT=$(sed -nE 's/.*"event":"metrics_started".*"port":([0-9]+).*/\1/p' "$LOG")
-[[ -n "$PORT" && -n "$METRICS_PORT" ]] || fail "no ports in the log: $(cat "$LOG")"
-ADDR="127.0.0.1:$PORT"
+[[ -n "$METRICS_PORT" ]] || fail "no metrics port in the log: $(cat "$LOG")"
 export FLOWSTACK_API_KEY
 FLOWSTACK_API_KEY=$(cat "$WORK/data/operator.key")
 K=("$BIN/keygate" --server "$ADDR")
@@ -94,15 +77,8 @@ step "restore: the backup into a new data dir serves the same keys"
 "$BIN/keygate-server" --data_dir="$WORK/restored" --backup_dir="$WORK/data/backups" \
   --restore_backup=latest 2>"$WORK/restore.log" || fail "restore failed: $(cat "$WORK/restore.log")"
 cp "$WORK/data/pepper" "$WORK/restored/pepper"
-"$BIN/keygate-server" --listen=127.0.0.1:0 --data_dir="$WORK/restored" 2>"$WORK/restored.log" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  grep -q '"event":"server_started"' "$WORK/restored.log" && break
-  kill -0 "$SERVER_PID" 2>/dev/null || fail "restored server exited: $(cat "$WORK/restored.log")"
-  sleep 0.1
-done
-PORT=$(sed -nE 's/.*"event":"server_started".*"port":([0-9]+).*/\1/p' "$WORK/restored.log")
-"$BIN/keygate" --server "127.0.0.1:$PORT" authorize "$TOKEN" --scope read >/dev/null \
+start_server "$WORK/restored.log" "$WORK/restored"
+"$BIN/keygate" --server "$ADDR" authorize "$TOKEN" --scope read >/dev/null \
   || fail "the restored store does not authorize the key"
-kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=""
+stop_server
 echo "PASS: operations_test"
