@@ -273,7 +273,7 @@ int Run() {
       absl::GetFlag(FLAGS_envoy_realm), !absl::GetFlag(FLAGS_envoy_keep_authorization_header),
       absl::GetFlag(FLAGS_envoy_route_scopes_file));
   if (!envoy_config.ok()) return Fail("bad_envoy_config", envoy_config.status());
-  envoy_authz::AuthorizationService envoy_check(&keys, *std::move(envoy_config));
+  envoy_authz::AuthorizationService envoy_check(&keys, *std::move(envoy_config), server_metrics.get());
 
   grpc_api::ServerConfig config;
   config.extra_services.push_back(&envoy_check);

@@ -279,19 +279,30 @@ grpc::Status DecisionErrorStatus(const absl::Status& status) {
                       "authorization decision unavailable (storage error); see server log");
 }
 
-AuthorizationService::AuthorizationService(const service::KeyService* keys, AuthzConfig config)
-    : keys_(keys), config_(std::move(config)) {}
+AuthorizationService::AuthorizationService(const service::KeyService* keys, AuthzConfig config,
+                                           metrics::ServerMetrics* metrics)
+    : keys_(keys), config_(std::move(config)), metrics_(metrics) {}
 
 grpc::ServerUnaryReactor* AuthorizationService::Check(grpc::CallbackServerContext* context,
                                                       const authv3::CheckRequest* request,
                                                       authv3::CheckResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const absl::Time start = metrics_ != nullptr ? absl::Now() : absl::InfinitePast();
   absl::StatusOr<Verdict> verdict = Decide(request->attributes());
   if (!verdict.ok()) {
     core::Log(core::LogLevel::kError, "envoy_check_failed",
               {{"error", verdict.status().ToString()}});
     reactor->Finish(DecisionErrorStatus(verdict.status()));
     return reactor;
+  }
+  if (metrics_ != nullptr && verdict->kind != Verdict::Kind::kRouteMisconfigured) {
+    const core::Reason reason = verdict->kind == Verdict::Kind::kAllowed ? core::Reason::kNone
+                                : verdict->kind == Verdict::Kind::kNoCredentials
+                                    ? core::Reason::kMalformedToken
+                                    : verdict->reason;
+    std::optional<core::Environment> environment;
+    if (verdict->key.has_value()) environment = verdict->key->environment;
+    metrics_->RecordAuthorize(reason, environment, absl::Now() - start);
   }
   BuildCheckResponse(*verdict, config_, response);
   reactor->Finish(grpc::Status::OK);

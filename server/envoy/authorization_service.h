@@ -25,6 +25,7 @@
 #include "server/core/key_record.h"
 #include "server/core/scope.h"
 #include "server/envoy/route_scopes.h"
+#include "server/metrics/server_metrics.h"
 #include "server/service/key_service.h"
 
 namespace keygate::envoy_authz {
@@ -143,9 +144,11 @@ grpc::Status DecisionErrorStatus(const absl::Status& status);
 class AuthorizationService final
     : public ::envoy::service::auth::v3::Authorization::CallbackService {
  public:
-  // `keys` must outlive the service; `config` must pass ValidateConfig
-  // (MakeConfig guarantees it).
-  AuthorizationService(const service::KeyService* keys, AuthzConfig config);
+  // `keys` (and `metrics`, which may be null) must outlive the service;
+  // `config` must pass ValidateConfig (MakeConfig guarantees it). Decisions
+  // are counted in the same metrics as Authorize's.
+  AuthorizationService(const service::KeyService* keys, AuthzConfig config,
+                       metrics::ServerMetrics* metrics = nullptr);
 
   // ::envoy::service::auth::v3::Authorization::CallbackService
   // Answers OK with an allowed or denied CheckResponse, or a gRPC error
@@ -174,6 +177,7 @@ class AuthorizationService final
 
   const service::KeyService* const keys_;
   const AuthzConfig config_;
+  metrics::ServerMetrics* const metrics_;
   mutable std::atomic<uint64_t> misconfigured_checks_{0};
 };
 

@@ -29,15 +29,20 @@ TOKEN=$(awk '/token:/ {print $2}' "$WORK/out")
 for _ in 1 2 3 4 5; do "${K[@]}" authorize "$TOKEN" --scope read >/dev/null; done
 for _ in 1 2; do "${K[@]}" authorize "$TOKEN" --scope write >/dev/null 2>&1 || true; done
 "${K[@]}" authorize "fs_live_garbage" --scope read >/dev/null 2>&1 || true
+# One more allowed decision through Envoy's Check, counted the same way.
+"$TOOLS/reflect_call" -d "{\"attributes\":{\"request\":{\"http\":{\"method\":\"GET\",\"path\":\"/api/v1/flows\",
+  \"headers\":{\"authorization\":\"Bearer $TOKEN\"}}},\"contextExtensions\":{\"required_scope\":\"read\"}}}" \
+  "$ADDR" envoy.service.auth.v3.Authorization/Check >"$WORK/check" || fail "Envoy Check failed"
+grep -q '"x-keygate-team-id"' "$WORK/check" || fail "Check did not allow: $(cat "$WORK/check")"
 scrape >"$WORK/metrics1"
 value() { sed -nE "s/^$1 ([0-9.e+]+)$/\\1/p" "$WORK/metrics1"; }
-[[ $(value 'keygate_authorize_decisions_total\{environment="live",reason="allowed"\}') == 5 ]] \
-  || fail "allowed counter is not 5: $(grep decisions "$WORK/metrics1")"
+[[ $(value 'keygate_authorize_decisions_total\{environment="live",reason="allowed"\}') == 6 ]] \
+  || fail "allowed counter is not 6: $(grep decisions "$WORK/metrics1")"
 [[ $(value 'keygate_authorize_decisions_total\{environment="live",reason="insufficient_scope"\}') == 2 ]] \
   || fail "insufficient_scope counter is not 2"
 [[ $(value 'keygate_authorize_decisions_total\{environment="none",reason="malformed_token"\}') == 1 ]] \
   || fail "malformed counter is not 1"
-[[ $(value 'keygate_authorize_duration_seconds_count') == 8 ]] || fail "latency histogram count is not 8"
+[[ $(value 'keygate_authorize_duration_seconds_count') == 9 ]] || fail "latency histogram count is not 9"
 grep -q 'keygate_management_calls_total{code="OK",method="CreateKey"} 1' "$WORK/metrics1" \
   || fail "management counter missing: $(grep management "$WORK/metrics1")"
 grep -q '^keygate_usage_flush_lag_seconds ' "$WORK/metrics1" || fail "no usage flush lag"
