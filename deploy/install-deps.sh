@@ -21,8 +21,9 @@ PACKAGES=(
   prometheus-cpp-dev
   # tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
-  # test helpers: TLS certificates (openssl command), metrics scrapes (curl)
-  openssl curl
+  # test helpers: TLS certificates (openssl command), metrics scrapes (curl);
+  # benchmark reports (python3)
+  openssl curl python3
 )
 
 missing=()

@@ -24,6 +24,9 @@ struct RocksDbOptions {
   absl::Duration usage_retention = absl::Hours(24 * 90);
   // The time retention is judged by. Must outlive the store.
   const core::Clock* clock = &core::Clock::Real();
+  // Count block cache hits and misses (StoreStats); costs a little on every
+  // read, so only when metrics are served.
+  bool statistics = false;
 };
 
 // Opens (creating if needed) a RocksDB-backed KeyStore at `options.path`.

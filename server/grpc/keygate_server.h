@@ -25,7 +25,7 @@ namespace keygate::grpc_api {
 struct ServerConfig {
   std::string listen = "127.0.0.1:50051";  // host:port; port 0 picks a free one.
   bool reflection = true;
-  int management_threads = 16;
+  int management_threads = 64;
   // Largest request accepted; bigger ones get RESOURCE_EXHAUSTED.
   int max_receive_message_bytes = 256 * 1024;
   // Benchmark baseline: Authorize answers a fixed "allowed" (see
