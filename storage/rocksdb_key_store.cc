@@ -590,7 +590,6 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   }
   // Concurrent synced writes (creates) commit in groups; on 2 cores,
   // spinning while waiting for the group leader only steals CPU.
-  db_options.enable_pipelined_write = true;
   db_options.enable_write_thread_adaptive_yield = false;
   // Lets RocksDB recover by itself from a full disk once space is freed.
   db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
