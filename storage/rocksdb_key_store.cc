@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdarg>
+#include <cstdio>
 #include <atomic>
 #include <filesystem>
 #include <utility>
@@ -16,12 +18,12 @@
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/listener.h"
-#include "rocksdb/sst_file_manager.h"
 #include "rocksdb/statistics.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/backup_engine.h"
 #include "rocksdb/write_batch.h"
+#include "server/core/log.h"
 #include "server/core/status_macros.h"
 #include "storage/record_codec.h"
 #include "storage/retention.h"
@@ -78,6 +80,27 @@ void SeekPage(rocksdb::Iterator* it, absl::string_view prefix, absl::string_view
 // The compaction filters live as long as the database.
 struct Retention {
   std::unique_ptr<rocksdb::CompactionFilter> key_records, key_index, audit, usage;
+};
+
+// Sends RocksDB's warnings and errors to Keygate's JSON log instead of a LOG
+// file in the data dir: with Debian's RocksDB (assertions on), a second
+// write to its own LOG file after a failed one on a full disk aborts the
+// process.
+class RocksDbLogger final : public rocksdb::Logger {
+ public:
+  RocksDbLogger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char message[1024];
+    std::vsnprintf(message, sizeof(message), format, ap);
+    core::Log(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? core::LogLevel::kError
+                                                          : core::LogLevel::kWarning,
+              "rocksdb", {{"message", message}});
+  }
 };
 
 // Remembers the background error that stopped writes, until recovery.
@@ -591,8 +614,9 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   // Concurrent synced writes (creates) commit in groups; on 2 cores,
   // spinning while waiting for the group leader only steals CPU.
   db_options.enable_write_thread_adaptive_yield = false;
-  // Lets RocksDB recover by itself from a full disk once space is freed.
-  db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(rocksdb::Env::Default()));
+  // RocksDB recovers by itself from a full disk once space is freed (its own
+  // SstFileManager); Health() also asks it to resume.
+  db_options.info_log = std::make_shared<RocksDbLogger>();
   auto errors = std::make_shared<ErrorListener>();
   db_options.listeners.push_back(errors);
 
