@@ -42,6 +42,8 @@ ABSL_FLAG(std::string, pepper_file, "",
           "Secret for hashing tokens (>= 32 bytes); generated (mode 0600) if missing. "
           "Default: <data_dir>/pepper");
 ABSL_FLAG(int, block_cache_mb, 128, "RocksDB block cache size in MiB");
+ABSL_FLAG(int, key_cache_mb, 64,
+          "Decoded keys kept in memory for Authorize, in MiB (0: read RocksDB every time)");
 ABSL_FLAG(int, management_threads, 64,
           "Threads serving management calls: concurrent durable writes that RocksDB commits "
           "as one group");
@@ -92,6 +94,11 @@ ABSL_FLAG(std::string, backup_dir, "",
           "Where CreateBackup (keygate admin backup) writes backups. Default: <data_dir>/backups");
 ABSL_FLAG(std::string, restore_backup, "",
           "Restore backup ID (or 'latest') from --backup_dir into an empty --data_dir, then exit");
+ABSL_FLAG(bool, accept_data_loss, false,
+          "Recovery override for a damaged store that refuses to open: replay the write-ahead "
+          "log only up to a damaged record (dropping later, acknowledged writes) and accept a "
+          "store older than its recorded sequence floor. Revoked keys may become valid again; "
+          "use once, then remove it (see docs/operations.md)");
 ABSL_FLAG(bool, verify_store, false,
           "Verify the checksum of every block of the store, print the result and exit "
           "(the server must not be running on the same data_dir)");
@@ -104,13 +111,14 @@ namespace {
 
 constexpr const char* kFlagNames[] = {
     "listen",          "data_dir",          "bootstrap_key_file",   "key_prefix",
-    "pepper_file",     "block_cache_mb",    "management_threads",   "reflection",
+    "pepper_file",     "block_cache_mb",    "key_cache_mb",  "management_threads",   "reflection",
     "log_level",       "shutdown_delay",    "shutdown_grace",       "max_key_ttl",
     "rotation_period", "audit_retention",   "usage_monitoring",     "usage_flush_interval",
     "metrics_listen",  "key_count_interval", "tls_cert_file",       "tls_key_file",
     "tls_client_ca_file", "tls_reload_interval", "authorize_log_sample_rate", "verify_store",
     "authorize_noop",  "envoy_route_scopes_file", "envoy_realm", "envoy_keep_authorization_header",
-    "auth_failure_burst", "auth_failure_refill", "backup_dir", "restore_backup"};
+    "auth_failure_burst", "auth_failure_refill", "backup_dir", "restore_backup",
+    "accept_data_loss"};
 
 // Applies KEYGATE_<FLAG> environment variables; the command line, parsed
 // afterwards, overrides them.
@@ -177,6 +185,11 @@ int Run() {
     std::fprintf(stderr, "keygate-server: --usage_flush_interval must be > 0 and <= 1s\n");
     return 2;
   }
+  if (absl::GetFlag(FLAGS_block_cache_mb) < 1 || absl::GetFlag(FLAGS_key_cache_mb) < 0) {
+    std::fprintf(stderr,
+                 "keygate-server: --block_cache_mb must be >= 1 and --key_cache_mb >= 0\n");
+    return 2;
+  }
   const double sample_rate = absl::GetFlag(FLAGS_authorize_log_sample_rate);
   if (sample_rate < 0 || sample_rate > 1) {
     std::fprintf(stderr, "keygate-server: --authorize_log_sample_rate must be in [0, 1]\n");
@@ -208,8 +221,15 @@ int Run() {
   storage::RocksDbOptions store_options;
   store_options.path = data_dir + "/db";
   store_options.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
+  store_options.record_cache_bytes = size_t(absl::GetFlag(FLAGS_key_cache_mb)) << 20;
   store_options.retention = absl::GetFlag(FLAGS_audit_retention).value;
   store_options.statistics = !absl::GetFlag(FLAGS_metrics_listen).empty();
+  store_options.accept_data_loss = absl::GetFlag(FLAGS_accept_data_loss);
+  if (store_options.accept_data_loss) {
+    core::Log(core::LogLevel::kWarning, "accept_data_loss",
+              {{"message", "a damaged store opens with what can be recovered; remove the flag "
+                           "once the store serves"}});
+  }
   absl::StatusOr<std::unique_ptr<storage::KeyStore>> store =
       storage::OpenRocksDbKeyStore(store_options);
   if (!store.ok()) return Fail("store_open_failed", store.status());

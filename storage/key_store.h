@@ -88,8 +88,10 @@ class KeyStore {
  public:
   virtual ~KeyStore() = default;
 
-  // The record whose token hash is `token_hash`. Returns NotFound if none.
-  virtual absl::StatusOr<core::KeyRecord> FindByTokenHash(
+  // The record whose token hash is `token_hash` (never null). Returns
+  // NotFound if none. The hot path: may answer from memory, but never with a
+  // record older than the last acknowledged change of that key.
+  virtual absl::StatusOr<core::SharedKeyRecord> FindByTokenHash(
       absl::string_view token_hash) const = 0;
 
   // The record with id `key_id`. Returns NotFound if none.

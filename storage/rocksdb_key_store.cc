@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -25,8 +26,10 @@
 #include "rocksdb/write_batch.h"
 #include "server/core/log.h"
 #include "server/core/status_macros.h"
+#include "storage/record_cache.h"
 #include "storage/record_codec.h"
 #include "storage/retention.h"
+#include "storage/sequence_floor.h"
 
 namespace keygate::storage {
 namespace {
@@ -51,6 +54,31 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
     return absl::UnavailableError(message);
   }
   return absl::InternalError(message);
+}
+
+// Converts a failed DB::Open; for damage, names the remedies.
+absl::Status OpenError(const rocksdb::Status& s, const std::string& path) {
+  absl::Status status = FromRocks(s, absl::StrCat("cannot open store at ", path));
+  if (absl::IsInternal(status)) status = absl::UnavailableError(status.message());
+  if (absl::IsDataLoss(status)) {
+    status = absl::DataLossError(absl::StrCat(
+        status.message(),
+        "; the store is damaged: restore the latest backup (--restore_backup), or, if the "
+        "damaged file is a write-ahead log (*.log, named by the rocksdb warnings before this), "
+        "start once with --accept_data_loss to recover the writes before the damaged record "
+        "and drop every later one"));
+  }
+  return status;
+}
+
+// Raises (or, after accepted data loss, lowers) the store's sequence floor.
+// A failure leaves the previous floor, which is never higher: logged only.
+void RecordSequenceFloor(const std::string& path, uint64_t sequence) {
+  const absl::Status written = WriteSequenceFloor(path, sequence);
+  if (!written.ok()) {
+    core::Log(core::LogLevel::kWarning, "sequence_floor_not_written",
+              {{"error", written.ToString()}});
+  }
 }
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
@@ -135,7 +163,9 @@ class RocksDbKeyStore final : public KeyStore {
         errors_(std::move(errors)),
         statistics_(std::move(statistics)),
         db_(std::move(db)),
-        retention_(options.retention) {
+        path_(options.path),
+        retention_(options.retention),
+        records_(options.record_cache_bytes) {
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
       const std::string& name = h->GetName();
       if (name == kKeysFamily) keys_ = h;
@@ -151,22 +181,31 @@ class RocksDbKeyStore final : public KeyStore {
 
   ~RocksDbKeyStore() override {
     // Flushing now makes the next start quick (no WAL to replay). Failure
-    // (e.g. a full disk) is harmless: the WAL still holds everything.
+    // (e.g. a full disk) is harmless: the WAL still holds everything. After
+    // a successful flush every write up to `sequence` is in synced SST files
+    // and the MANIFEST: the floor the next open must reach.
+    const rocksdb::SequenceNumber sequence = db_->GetLatestSequenceNumber();
     rocksdb::FlushOptions flush;
     flush.wait = true;
-    db_->Flush(flush, handles_).PermitUncheckedError();
+    if (db_->Flush(flush, handles_).ok()) RecordSequenceFloor(path_, sequence);
     for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close().PermitUncheckedError();
   }
 
   // storage::KeyStore
-  absl::StatusOr<core::KeyRecord> FindByTokenHash(absl::string_view token_hash) const override {
+  absl::StatusOr<core::SharedKeyRecord> FindByTokenHash(
+      absl::string_view token_hash) const override {
+    if (core::SharedKeyRecord cached = records_.Lookup(token_hash)) return cached;
+    const uint64_t ticket = records_.BeginFill(token_hash);
     rocksdb::PinnableSlice value;
     const rocksdb::Status s =
         db_->Get(rocksdb::ReadOptions(), keys_, ToSlice(token_hash), &value);
     if (s.IsNotFound()) return absl::NotFoundError("no key has this token");
     KEYGATE_RETURN_IF_ERROR(ReadStatus(s, "key lookup"));
-    return Decoded(DecodeKeyRecord(View(value)));
+    KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord record, Decoded(DecodeKeyRecord(View(value))));
+    auto shared = std::make_shared<const core::KeyRecord>(std::move(record));
+    records_.Fill(ticket, shared);
+    return shared;
   }
 
   absl::StatusOr<core::KeyRecord> Get(absl::string_view key_id) const override {
@@ -216,6 +255,7 @@ class RocksDbKeyStore final : public KeyStore {
     }
     if (extras.audit != nullptr) KEYGATE_RETURN_IF_ERROR(PutAudit(*extras.audit, &batch));
     KEYGATE_RETURN_IF_ERROR(FromRocks(db_->Write(sync_write_, &batch), "update key"));
+    records_.Invalidate(record.token_hash);
     return record;
   }
 
@@ -526,6 +566,7 @@ class RocksDbKeyStore final : public KeyStore {
   std::shared_ptr<ErrorListener> errors_;
   std::shared_ptr<rocksdb::Statistics> statistics_;
   std::unique_ptr<rocksdb::DB> db_;
+  const std::string path_;
   const absl::Duration retention_;
   rocksdb::ColumnFamilyHandle* keys_ = nullptr;
   rocksdb::ColumnFamilyHandle* key_ids_ = nullptr;
@@ -539,6 +580,8 @@ class RocksDbKeyStore final : public KeyStore {
   absl::Mutex backup_mu_;
   // Serialise read-modify-write of one key; striped by key id.
   std::array<absl::Mutex, 64> update_locks_;
+  // Decoded records for FindByTokenHash; Update invalidates after writing.
+  mutable RecordCache records_;
 };
 
 rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,
@@ -561,6 +604,47 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>
   // Recompact files at least daily so that retention applies without writes.
   if (filter != nullptr) cf.periodic_compaction_seconds = 24 * 60 * 60;
   return cf;
+}
+
+// DataLoss for a store that opens at `sequence`, below its floor.
+absl::Status BelowFloorError(const std::string& path, uint64_t sequence, uint64_t floor) {
+  return absl::DataLossError(absl::StrCat(
+      "store at ", path, " went back in time: it opens at sequence number ", sequence, ", but ",
+      floor, " was already durable (", SequenceFloorPath(path),
+      "), so writes it acknowledged are missing, e.g. after damage to its MANIFEST; serving it "
+      "could allow revoked keys again. The store was left as it is. Restore the latest backup "
+      "(--restore_backup into an empty data dir), or start once with --accept_data_loss to "
+      "serve this older state, then repeat the lost changes (revocations first)"));
+}
+
+// The sequence number the store at `path` opens at, from a read-only open,
+// which replays the WAL in memory and changes no file (a read-write open of a
+// store that went back in time deletes the newer files its MANIFEST lost).
+// 0 if there is no database.
+absl::StatusOr<uint64_t> ReadOnlySequence(rocksdb::DBOptions db_options, const std::string& path,
+                                          const std::vector<rocksdb::ColumnFamilyDescriptor>& all) {
+  if (!rocksdb::Env::Default()->FileExists(path + "/CURRENT").ok()) return 0;
+  std::vector<std::string> names;
+  const rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_options, path, &names);
+  if (!listed.ok()) return OpenError(listed, path);
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;  // A read-only open creates none.
+  for (const rocksdb::ColumnFamilyDescriptor& family : all) {
+    if (std::find(names.begin(), names.end(), family.name) != names.end()) {
+      families.push_back(family);
+    }
+  }
+  db_options.statistics = nullptr;
+  db_options.max_open_files = 64;  // Do not open every table file: none is read.
+  db_options.skip_stats_update_on_db_open = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status opened =
+      rocksdb::DB::OpenForReadOnly(db_options, path, families, &handles, &raw);
+  if (!opened.ok()) return OpenError(opened, path);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  const uint64_t sequence = db->GetLatestSequenceNumber();
+  for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+  return sequence;
 }
 
 }  // namespace
@@ -593,6 +677,8 @@ absl::StatusOr<BackupInfo> RestoreRocksDbBackup(const std::string& backup_dir, u
   if (!found.ok()) return absl::NotFoundError(absl::StrCat("no backup ", backup_id, " in ", backup_dir));
   KEYGATE_RETURN_IF_ERROR(
       FromRocks(engine->VerifyBackup(backup_id, /*verify_with_checksum=*/true), "verify backup"));
+  // The restored store is legitimately older than any floor left here.
+  KEYGATE_RETURN_IF_ERROR(RemoveSequenceFloor(db_path));
   KEYGATE_RETURN_IF_ERROR(FromRocks(engine->RestoreDBFromBackup(backup_id, db_path, db_path),
                                     "restore backup"));
   return BackupInfo{info.backup_id, absl::FromUnixSeconds(info.timestamp), info.size,
@@ -619,6 +705,13 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   db_options.info_log = std::make_shared<RocksDbLogger>();
   auto errors = std::make_shared<ErrorListener>();
   db_options.listeners.push_back(errors);
+  // A torn WAL tail (a write that never finished, so was never acknowledged)
+  // is recovered; a damaged record inside the WAL fails the open. RocksDB's
+  // default, kPointInTimeRecovery, would open at the record before the damage
+  // and silently drop every later, acknowledged write.
+  db_options.wal_recovery_mode = options.accept_data_loss
+                                     ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
+                                     : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
 
   auto retention = std::make_unique<Retention>();
   retention->key_records =
@@ -646,17 +739,45 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
       {kUsageFamily, usage},
       {kMetaFamily, FamilyOptions(cache, nullptr)}};
 
+  // The sequence floor: checked on a read-only open first, so that a store
+  // that went back in time is refused before a read-write open changes it.
+  absl::StatusOr<std::optional<uint64_t>> floor = ReadSequenceFloor(options.path);
+  if (!floor.ok()) {
+    if (!options.accept_data_loss) return floor.status();
+    core::Log(core::LogLevel::kError, "sequence_floor_ignored",
+              {{"error", floor.status().ToString()}, {"reason", "--accept_data_loss"}});
+    floor = std::optional<uint64_t>();
+  }
+  if (floor->has_value() && !options.accept_data_loss) {
+    KEYGATE_ASSIGN_OR_RETURN(const uint64_t sequence,
+                             ReadOnlySequence(db_options, options.path, families));
+    if (sequence < **floor) return BelowFloorError(options.path, sequence, **floor);
+  }
+
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   const rocksdb::Status s =
       rocksdb::DB::Open(db_options, options.path, families, &handles, &raw);
-  if (!s.ok()) {
-    absl::Status status = FromRocks(s, absl::StrCat("cannot open store at ", options.path));
-    if (absl::IsInternal(status)) status = absl::UnavailableError(status.message());
-    return status;
+  if (!s.ok()) return OpenError(s, options.path);
+  std::unique_ptr<rocksdb::DB> db(raw);
+  // Everything up to this sequence number is durable now: recovery flushes
+  // what it replayed from the WAL into synced SST files and the MANIFEST.
+  const uint64_t sequence = db->GetLatestSequenceNumber();
+  if (floor->has_value() && sequence < **floor) {
+    if (!options.accept_data_loss) {  // Changed since the read-only check.
+      for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+      return BelowFloorError(options.path, sequence, **floor);
+    }
+    core::Log(core::LogLevel::kError, "store_went_back_in_time",
+              {{"path", options.path},
+               {"sequence", sequence},
+               {"floor", **floor},
+               {"reason", "--accept_data_loss"},
+               {"message", "serving an older state: repeat the lost changes (revocations first)"}});
   }
+  RecordSequenceFloor(options.path, sequence);
   return std::unique_ptr<KeyStore>(
-      new RocksDbKeyStore(std::unique_ptr<rocksdb::DB>(raw), std::move(handles),
+      new RocksDbKeyStore(std::move(db), std::move(handles),
                           std::move(retention), std::move(errors), db_options.statistics, options));
 }
 

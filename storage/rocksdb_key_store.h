@@ -18,6 +18,9 @@ struct RocksDbOptions {
   std::string path;
   // Size of the shared LRU block cache (data, index and filter blocks).
   size_t block_cache_bytes = size_t{128} << 20;
+  // Decoded records kept in memory for FindByTokenHash (see record_cache.h);
+  // 0: none, every lookup reads RocksDB.
+  size_t record_cache_bytes = size_t{64} << 20;
   // How long revoked/expired keys and audit events are kept.
   absl::Duration retention = absl::Hours(24 * 400);
   // How long usage data is kept.
@@ -27,6 +30,12 @@ struct RocksDbOptions {
   // Count block cache hits and misses (StoreStats); costs a little on every
   // read, so only when metrics are served.
   bool statistics = false;
+  // Operator override after damage (--accept_data_loss): replay the
+  // write-ahead log only up to a damaged record (dropping every later one)
+  // instead of refusing to open, and accept a store below its sequence floor
+  // (see sequence_floor.h). Either may lose acknowledged writes, e.g. make a
+  // revoked key valid again.
+  bool accept_data_loss = false;
 };
 
 // Opens (creating if needed) a RocksDB-backed KeyStore at `options.path`.
@@ -44,11 +53,18 @@ struct RocksDbOptions {
 // and each change is one sequence number for a future replica to follow.
 //
 // Returns Unavailable if the database cannot be opened (e.g. locked by
-// another process), DataLoss if it is corrupt.
+// another process), DataLoss if it is corrupt: a damaged record inside the
+// write-ahead log (a torn tail, the end of a write that never finished, is
+// recovered), or a store that opens below its sequence floor, i.e. lost
+// writes it had made durable. A refused store is left as it was. On success,
+// and after the final flush when the store is destroyed, the floor is raised
+// to the store's sequence number.
 absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptions& options);
 
 // Restores backup `backup_id` (0: the latest) of `backup_dir` into the
-// database directory `db_path`, after verifying the backup's checksums.
+// database directory `db_path`, after verifying the backup's checksums. The
+// restored store is older than the one it replaces: any sequence floor in
+// `db_path` is removed, and the first open records a new one.
 // FailedPrecondition if `db_path` already holds a database; NotFound if there
 // is no such backup.
 absl::StatusOr<BackupInfo> RestoreRocksDbBackup(const std::string& backup_dir, uint32_t backup_id,

@@ -2,6 +2,7 @@
 #ifndef KEYGATE_SERVER_CORE_KEY_RECORD_H_
 #define KEYGATE_SERVER_CORE_KEY_RECORD_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,9 @@ struct KeyRecord {
   // Revoked wins over expired.
   KeyState StateAt(absl::Time now) const;
 };
+
+// A record shared read-only between the store's cache and its readers.
+using SharedKeyRecord = std::shared_ptr<const KeyRecord>;
 
 inline constexpr char kCreatedByBootstrap[] = "bootstrap";
 

@@ -21,18 +21,6 @@ bool ParseLevel(absl::string_view text, Level* level) {
   return true;
 }
 
-absl::string_view LevelName(Level level) {
-  switch (level) {
-    case Level::kRead:
-      return "read";
-    case Level::kWrite:
-      return "write";
-    case Level::kAdmin:
-      return "admin";
-  }
-  return "read";
-}
-
 bool IsResourceChar(char c) {
   return absl::ascii_islower(static_cast<unsigned char>(c)) ||
          absl::ascii_isdigit(static_cast<unsigned char>(c)) || c == '_' || c == '-';
@@ -45,6 +33,18 @@ bool IsValidResource(absl::string_view resource) {
 }
 
 }  // namespace
+
+absl::string_view LevelName(Level level) {
+  switch (level) {
+    case Level::kRead:
+      return "read";
+    case Level::kWrite:
+      return "write";
+    case Level::kAdmin:
+      return "admin";
+  }
+  return "read";
+}
 
 std::string Scope::ToString() const {
   if (resource.empty()) return std::string(LevelName(level));

@@ -13,6 +13,9 @@ namespace keygate::core {
 
 enum class Level { kRead = 1, kWrite = 2, kAdmin = 3 };
 
+// `read`, `write` or `admin`.
+absl::string_view LevelName(Level level);
+
 // A parsed scope. An empty resource means "every resource".
 struct Scope {
   std::string resource;

@@ -175,7 +175,7 @@ Verdict Verdict::RouteMisconfigured() {
 Verdict Verdict::FromAuthorizeResult(const service::AuthorizeResult& result,
                                      const core::Scope& required) {
   if (result.decision.allowed()) {
-    if (!result.key.has_value()) return Denied(core::Reason::kUnknownKey, required);
+    if (result.key == nullptr) return Denied(core::Reason::kUnknownKey, required);
     return Allowed(*result.key, required);
   }
   return Denied(result.decision.reason, required);

@@ -11,6 +11,8 @@ namespace {
 constexpr int64_t kMinTimestampSeconds = -62135596800;
 constexpr int64_t kMaxTimestampSeconds = 253402300799;
 
+}  // namespace
+
 keygate::v1::Key::State ToProto(core::KeyState state) {
   switch (state) {
     case core::KeyState::kActive:
@@ -22,8 +24,6 @@ keygate::v1::Key::State ToProto(core::KeyState state) {
   }
   return keygate::v1::Key::STATE_UNSPECIFIED;
 }
-
-}  // namespace
 
 keygate::v1::Environment ToProto(core::Environment env) {
   return env == core::Environment::kTest ? keygate::v1::ENVIRONMENT_TEST

@@ -25,6 +25,7 @@ void ToProto(const core::KeyRecord& key, absl::Time now, bool rotation_due, keyg
 void ToProto(const core::KeyUsage& usage, keygate::v1::KeyUsage* out);
 void ToProto(const core::AuditEvent& event, keygate::v1::AuditEvent* out);
 keygate::v1::Reason ToProto(core::Reason reason);
+keygate::v1::Key::State ToProto(core::KeyState state);
 
 // InvalidArgument if the duration is malformed (mixed signs, out of range).
 absl::StatusOr<absl::Duration> FromProto(const google::protobuf::Duration& d);

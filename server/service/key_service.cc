@@ -77,14 +77,14 @@ absl::StatusOr<AuthorizeResult> KeyService::Authorize(
     absl::string_view token, const core::Scope& required,
     std::optional<core::Environment> environment, absl::string_view client_address) const {
   const absl::StatusOr<core::ParsedToken> parsed = format_.Parse(token);
-  if (!parsed.ok()) return AuthorizeResult{{core::Reason::kMalformedToken}, std::nullopt};
-  absl::StatusOr<core::KeyRecord> key = store_->FindByTokenHash(hasher_->Hash(parsed->token));
-  if (absl::IsNotFound(key.status())) {
-    return AuthorizeResult{{core::Reason::kUnknownKey}, std::nullopt};
-  }
+  if (!parsed.ok()) return AuthorizeResult{{core::Reason::kMalformedToken}, nullptr};
+  absl::StatusOr<core::SharedKeyRecord> key =
+      store_->FindByTokenHash(hasher_->Hash(parsed->token));
+  if (absl::IsNotFound(key.status())) return AuthorizeResult{{core::Reason::kUnknownKey}, nullptr};
   KEYGATE_RETURN_IF_ERROR(key.status());
-  const core::Decision decision = core::Decide(*key, required, environment, clock_->Now());
-  if (usage_ != nullptr) usage_->Record(key->key_id, decision.allowed(), client_address);
+  const core::KeyRecord& record = **key;
+  const core::Decision decision = core::Decide(record, required, environment, clock_->Now());
+  if (usage_ != nullptr) usage_->Record(record.key_id, decision.allowed(), client_address);
   return AuthorizeResult{decision, *std::move(key)};
 }
 
@@ -98,10 +98,11 @@ absl::StatusOr<core::KeyRecord> KeyService::Identify(absl::string_view authoriza
     return absl::UnauthenticatedError(
         absl::StrCat("malformed credential: ", parsed.status().message()));
   }
-  absl::StatusOr<core::KeyRecord> key = store_->FindByTokenHash(hasher_->Hash(parsed->token));
+  absl::StatusOr<core::SharedKeyRecord> key =
+      store_->FindByTokenHash(hasher_->Hash(parsed->token));
   if (absl::IsNotFound(key.status())) return absl::UnauthenticatedError("unknown credential");
   KEYGATE_RETURN_IF_ERROR(key.status());
-  switch (key->StateAt(clock_->Now())) {
+  switch ((*key)->StateAt(clock_->Now())) {
     case core::KeyState::kRevoked:
       return absl::UnauthenticatedError("credential is revoked");
     case core::KeyState::kExpired:
@@ -109,7 +110,7 @@ absl::StatusOr<core::KeyRecord> KeyService::Identify(absl::string_view authoriza
     case core::KeyState::kActive:
       break;
   }
-  return key;
+  return **key;
 }
 
 absl::StatusOr<Caller> KeyService::Authenticate(absl::string_view authorization) const {
@@ -472,13 +473,13 @@ absl::StatusOr<KeyService::BootstrapResult> KeyService::EnsureOperatorKey(
         "_' token: ", parsed.status().message()));
   }
   const std::string hash = hasher_->Hash(parsed->token);
-  absl::StatusOr<core::KeyRecord> existing = store_->FindByTokenHash(hash);
+  absl::StatusOr<core::SharedKeyRecord> existing = store_->FindByTokenHash(hash);
   if (existing.ok()) {
-    if (!existing->is_operator) {
+    if (!(*existing)->is_operator) {
       return absl::FailedPreconditionError(absl::StrCat(
           "bootstrap key file ", path, " holds the token of a team key, not an operator key"));
     }
-    result.key = *std::move(existing);
+    result.key = **existing;
     return result;
   }
   if (!absl::IsNotFound(existing.status())) return existing.status();

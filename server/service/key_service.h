@@ -27,10 +27,10 @@
 namespace keygate::service {
 
 // The outcome of Authorize: the decision and, when the token matched a key,
-// that key.
+// that key (null otherwise).
 struct AuthorizeResult {
   core::Decision decision;
-  std::optional<core::KeyRecord> key;
+  core::SharedKeyRecord key;
 };
 
 // An authenticated management caller.

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -29,6 +30,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "client/keygate_client.h"
 #include "gtest/gtest.h"
@@ -76,6 +78,14 @@ uint64_t Seed() {
   if (env == nullptr || !absl::SimpleAtoi(env, &seed)) seed = std::random_device()();
   std::cout << "KEYGATE_CORRUPTION_SEED=" << seed << std::endl;
   return seed;
+}
+
+// The first line of `text` that contains `needle`, or "".
+std::string LineWith(const std::string& text, absl::string_view needle) {
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (absl::StrContains(line, needle)) return std::string(line);
+  }
+  return "";
 }
 
 class CorruptionTest : public ::testing::Test {
@@ -273,6 +283,34 @@ class CorruptionTest : public ::testing::Test {
     return outcome;
   }
 
+  // Name and size of every file in `dir`.
+  static std::map<std::string, uintmax_t> Files(const std::string& dir) {
+    std::map<std::string, uintmax_t> files;
+    for (const fs::directory_entry& entry : fs::directory_iterator(dir)) {
+      files[entry.path().filename()] = entry.is_regular_file() ? entry.file_size() : 0;
+    }
+    return files;
+  }
+
+  // After a refusal: --accept_data_loss (the operator override) starts the
+  // damaged store, and from then on it starts without the flag. Returns the
+  // override's log.
+  std::string ExpectOverrideStarts(const std::string& data_dir) {
+    ServerOptions options = Options(data_dir);
+    options.flags.push_back("--accept_data_loss");
+    options.log_path = data_dir + ".override.log";
+    for (const bool with_flag : {true, false}) {
+      absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+          ServerProcess::Start(with_flag ? options : Options(data_dir));
+      EXPECT_TRUE(server.ok()) << (with_flag ? "with" : "after")
+                               << " --accept_data_loss: " << server.status();
+      if (!server.ok()) break;
+      (*server)->Signal(SIGTERM);
+      EXPECT_EQ((*server)->Wait(), 0);
+    }
+    return ReadFileOrEmpty(options.log_path);
+  }
+
   testing::TempDir tmp_;
   std::vector<Key> keys_;
   std::set<std::string> in_doubt_;
@@ -337,7 +375,7 @@ TEST_F(CorruptionTest, ManifestFlipRefusesToStart) {
   const uint64_t size = fs::file_size(golden + "/db/" + manifest);
   ASSERT_EQ(records->back().end, size) << "the MANIFEST does not parse to its end";
   // The length field (bytes 4-5 of a record header) is left to
-  // DISABLED_ManifestRecordLengthFlipRefusesToStart below.
+  // ManifestRecordLengthFlipRefusesToStart below.
   auto in_length_field = [&](uint64_t offset) {
     for (const LogRecord& record : *records) {
       if (offset == record.begin + 4 || offset == record.begin + 5) return true;
@@ -369,12 +407,14 @@ TEST_F(CorruptionTest, ManifestFlipRefusesToStart) {
 // A flipped high byte of a MANIFEST record's length makes the record reach
 // past the end of the file. RocksDB 7.8 reads that as a torn tail (the
 // writer died mid-record) and silently ignores the rest of the MANIFEST: the
-// store opens at an older version and --verify_store passes. Here the
-// ignored records are the flush of a later session, which revoked keys and
-// created others: the revoked keys are allowed again and the new ones are
-// unknown. Kept disabled until the server refuses a store that went back in
-// time (see docs/reliability.md, "Corruption").
-TEST_F(CorruptionTest, DISABLED_ManifestRecordLengthFlipRefusesToStart) {
+// store opens at an older version. Here the ignored records are the flush of
+// a later session, which revoked keys and created others: served, the
+// revoked keys would be allowed again and the new ones unknown. The store's
+// sequence floor (storage/sequence_floor.h), recorded at that session's
+// clean stop, is above what the store now opens at: the server and
+// --verify_store refuse it, before a read-write open deletes the session's
+// SST files.
+TEST_F(CorruptionTest, ManifestRecordLengthFlipRefusesToStart) {
   const std::string golden = BuildStore();
   ASSERT_FALSE(golden.empty());
   {  // A later session: 20 revocations and 20 creates, flushed at SIGTERM.
@@ -412,7 +452,19 @@ TEST_F(CorruptionTest, DISABLED_ManifestRecordLengthFlipRefusesToStart) {
   }
   ASSERT_NE(flush, nullptr) << "no flush record after the snapshot";
   int verify_code = 0;
-  FlipAndServe(golden, "db/" + manifest, flush->begin + 5, "manifest_length", &verify_code);
+  const Outcome outcome =
+      FlipAndServe(golden, "db/" + manifest, flush->begin + 5, "manifest_length", &verify_code);
+  EXPECT_FALSE(outcome.started);
+  EXPECT_NE(verify_code, 0) << "--verify_store passed a store that went back in time";
+  EXPECT_TRUE(absl::StrContains(outcome.error, "store_open_failed") &&
+              absl::StrContains(outcome.error, "went back in time") &&
+              absl::StrContains(outcome.error, "--restore_backup"))
+      << outcome.error;
+  std::cout << "manifest_length: " << LineWith(outcome.error, "store_open_failed") << std::endl;
+  const std::string copy = Dir("manifest_length");
+  EXPECT_EQ(Files(copy + "/db"), Files(golden + "/db")) << "the refused store was changed";
+  const std::string log = ExpectOverrideStarts(copy);
+  EXPECT_TRUE(absl::StrContains(log, "store_went_back_in_time")) << log;
 }
 
 // The tail of the WAL as a crash can leave it. A store is killed (-9) while
@@ -428,9 +480,9 @@ TEST_F(CorruptionTest, DISABLED_ManifestRecordLengthFlipRefusesToStart) {
 // The store must open with every other acknowledged write present and no
 // error, and then verify cleanly. The one exception is "garbled": a
 // complete record with a bad checksum looks like damage inside the log, and
-// refusing to start (store_open_failed) is also right for it (it is what
-// WALRecoveryMode::kTolerateCorruptedTailRecords does; the default
-// kPointInTimeRecovery opens).
+// refusing to start (store_open_failed) is also right for it: the server
+// opens the WAL with WALRecoveryMode::kTolerateCorruptedTailRecords, which
+// takes it for damage unless its length reaches past the end of the file.
 TEST_F(CorruptionTest, TornWalTailRecovers) {
   const std::string killed = BuildKilledStore();
   ASSERT_FALSE(killed.empty());
@@ -489,12 +541,13 @@ TEST_F(CorruptionTest, TornWalTailRecovers) {
 
 // A byte flipped in a WAL record in the middle of the log (not a torn tail:
 // later records are intact and were acknowledged). With RocksDB's default
-// kPointInTimeRecovery the store opens at the last record before the damage
-// and every later write, acknowledged or not, is silently dropped: keys
-// created later are unknown and keys revoked later are allowed again. Kept
-// disabled until the server refuses such a store (see docs/reliability.md,
-// "Corruption").
-TEST_F(CorruptionTest, DISABLED_MidWalFlipRefusesToStart) {
+// kPointInTimeRecovery the store would open at the last record before the
+// damage and silently drop every later write, acknowledged or not: keys
+// created later unknown, keys revoked later allowed again. The server opens
+// the WAL with kTolerateCorruptedTailRecords and refuses the store;
+// --accept_data_loss (kPointInTimeRecovery) is the operator's way to accept
+// the loss.
+TEST_F(CorruptionTest, MidWalFlipRefusesToStart) {
   const std::string killed = BuildKilledStore();
   ASSERT_FALSE(killed.empty());
   const std::string wal = fs::path(NewestFile(killed + "/db", ".log")).filename();
@@ -505,6 +558,15 @@ TEST_F(CorruptionTest, DISABLED_MidWalFlipRefusesToStart) {
   const Outcome outcome = FlipAndServe(killed, "db/" + wal, (middle.begin + middle.end) / 2,
                                        "wal_middle", &verify_code);
   EXPECT_FALSE(outcome.started);
+  EXPECT_NE(verify_code, 0) << "--verify_store passed a damaged WAL";
+  EXPECT_TRUE(absl::StrContains(outcome.error, "store_open_failed") &&
+              absl::StrContains(outcome.error, "Corruption") &&
+              absl::StrContains(outcome.error, "--accept_data_loss"))
+      << outcome.error;
+  std::cout << "wal_middle: " << LineWith(outcome.error, "store_open_failed") << std::endl;
+  const std::string copy = Dir("wal_middle");
+  EXPECT_EQ(Files(copy + "/db"), Files(killed + "/db")) << "the refused store was changed";
+  ExpectOverrideStarts(copy);
 }
 
 }  // namespace

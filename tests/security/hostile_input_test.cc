@@ -47,8 +47,11 @@ namespace {
 
 using ::grpc::StatusCode;
 
-// gRPC's answer to a request message that does not parse (see
-// InvalidUtf8IsRejectedWithoutADecision).
+// The answers to a request message that does not parse (see
+// InvalidUtf8IsRejectedWithoutADecision): Authorize parses its request itself
+// and says INVALID_ARGUMENT; for the management RPCs gRPC 1.51's callback API
+// answers UNIMPLEMENTED.
+constexpr StatusCode kUnparsableAuthorize = StatusCode::INVALID_ARGUMENT;
 constexpr StatusCode kUnparsable = StatusCode::UNIMPLEMENTED;
 constexpr char kAuthorizeMethod[] = "/keygate.v1.Authorizer/Authorize";
 constexpr char kCreateKeyMethod[] = "/keygate.v1.KeyManager/CreateKey";
@@ -212,11 +215,11 @@ TEST_F(HostileInputTest, OneMebibyteTokenIsResourceExhausted) {
 
 TEST_F(HostileInputTest, InvalidUtf8IsRejectedWithoutADecision) {
   // A proto3 string holding invalid UTF-8 does not parse: gRPC answers the
-  // call with an error before Keygate sees it (callers fail closed), and a
-  // denial or "allowed" is never produced. gRPC 1.51's callback API answers
-  // a request that does not deserialize with UNIMPLEMENTED and an empty
-  // message (its synchronous API would say INTERNAL); that is the defined
-  // answer here, pinned so that a change shows.
+  // call with an error and an empty message (callers fail closed), and a
+  // denial or "allowed" is never produced: INVALID_ARGUMENT from Authorize
+  // (which parses its own request), UNIMPLEMENTED from gRPC 1.51's callback
+  // API for the management calls (its synchronous API would say INTERNAL).
+  // Pinned so that a change shows.
   for (const std::string& bad : {std::string("\xff\xfe\xfd"), std::string("\xc3\x28"),
                                  token_.substr(0, 10) + "\x80" + token_.substr(11),
                                  std::string("\xed\xa0\x80")}) {  // A UTF-16 surrogate.
@@ -224,7 +227,7 @@ TEST_F(HostileInputTest, InvalidUtf8IsRejectedWithoutADecision) {
     AppendBytesField(1, bad, &request);           // token
     AppendBytesField(2, "read", &request);        // required_scope
     const RawAnswer answer = RawCall(channel_, kAuthorizeMethod, request);
-    EXPECT_EQ(answer.status.error_code(), kUnparsable) << answer.status.error_message();
+    EXPECT_EQ(answer.status.error_code(), kUnparsableAuthorize) << answer.status.error_message();
     EXPECT_TRUE(answer.body.empty());
   }
   // The same in a management call, and in the scope field.
@@ -236,10 +239,10 @@ TEST_F(HostileInputTest, InvalidUtf8IsRejectedWithoutADecision) {
   std::string scope;
   AppendBytesField(1, token_, &scope);
   AppendBytesField(2, "flows\xff:read", &scope);
-  EXPECT_EQ(RawCall(channel_, kAuthorizeMethod, scope).status.error_code(), kUnparsable);
+  EXPECT_EQ(RawCall(channel_, kAuthorizeMethod, scope).status.error_code(), kUnparsableAuthorize);
   // Not a protobuf at all.
   EXPECT_EQ(RawCall(channel_, kAuthorizeMethod, "\xff\xff\xff\xff\xff").status.error_code(),
-            kUnparsable);
+            kUnparsableAuthorize);
   // A well-formed raw request is answered normally (the raw path works).
   std::string good;
   AppendBytesField(1, token_, &good);
@@ -502,7 +505,9 @@ TEST_F(HostileInputTest, StreamsOpenedAndResetInALoop) {
     const grpc::Status status = Authorize(token_, "read", &response, absl::Microseconds(1));
     EXPECT_THAT(status.error_code(),
                 ::testing::AnyOf(StatusCode::OK, StatusCode::DEADLINE_EXCEEDED));
-    if (status.ok()) EXPECT_TRUE(response.allowed());
+    if (status.ok()) {
+      EXPECT_TRUE(response.allowed());
+    }
   }
   ExpectServing();
 }

@@ -1,5 +1,6 @@
 #include "storage/rocksdb_key_store.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <set>
@@ -26,6 +27,13 @@ using ::testing::ElementsAreArray;
 using ::testing::IsEmpty;
 
 const absl::Time kBase = absl::FromUnixSeconds(1'800'000'000);
+
+// FindByTokenHash as a value, for comparisons.
+absl::StatusOr<core::KeyRecord> FindRecord(const KeyStore& store, absl::string_view token_hash) {
+  absl::StatusOr<core::SharedKeyRecord> found = store.FindByTokenHash(token_hash);
+  if (!found.ok()) return found.status();
+  return **found;
+}
 
 class RocksDbKeyStoreTest : public ::testing::Test {
  protected:
@@ -97,7 +105,7 @@ TEST_F(RocksDbKeyStoreTest, CreateThenFindByTokenHashAndGet) {
   record.expire_time = kBase + absl::Hours(24 * 90);
   KEYGATE_ASSERT_OK(store_->Create(record));
 
-  absl::StatusOr<core::KeyRecord> by_hash = store_->FindByTokenHash(record.token_hash);
+  absl::StatusOr<core::KeyRecord> by_hash = FindRecord(*store_, record.token_hash);
   ASSERT_TRUE(by_hash.ok()) << by_hash.status();
   ExpectSameRecord(*by_hash, record);
 
@@ -108,14 +116,14 @@ TEST_F(RocksDbKeyStoreTest, CreateThenFindByTokenHashAndGet) {
 
 TEST_F(RocksDbKeyStoreTest, NotFound) {
   const core::KeyRecord record = CreateKey("team-a", kBase);
-  EXPECT_THAT(store_->FindByTokenHash(std::string(32, 'x')),
+  EXPECT_THAT(FindRecord(*store_, std::string(32, 'x')),
               StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->FindByTokenHash(""), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(FindRecord(*store_, ""), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store_->Get("key_AAAAAAAAAAAAAAAAAAAA"), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(store_->Get(""), StatusIs(absl::StatusCode::kNotFound));
   // A token hash is not a key id and vice versa.
   EXPECT_THAT(store_->Get(record.token_hash), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->FindByTokenHash(record.key_id), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(FindRecord(*store_, record.key_id), StatusIs(absl::StatusCode::kNotFound));
 }
 
 TEST_F(RocksDbKeyStoreTest, DuplicateIdIsAlreadyExistsAndWritesNothing) {
@@ -124,7 +132,7 @@ TEST_F(RocksDbKeyStoreTest, DuplicateIdIsAlreadyExistsAndWritesNothing) {
   dup.key_id = first.key_id;
   EXPECT_THAT(store_->Create(dup), StatusIs(absl::StatusCode::kAlreadyExists));
 
-  EXPECT_THAT(store_->FindByTokenHash(dup.token_hash), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(FindRecord(*store_, dup.token_hash), StatusIs(absl::StatusCode::kNotFound));
   absl::StatusOr<core::KeyRecord> got = store_->Get(first.key_id);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->name, "first");
@@ -140,7 +148,7 @@ TEST_F(RocksDbKeyStoreTest, DuplicateTokenHashIsAlreadyExistsAndWritesNothing) {
   EXPECT_THAT(store_->Create(dup), StatusIs(absl::StatusCode::kAlreadyExists));
 
   EXPECT_THAT(store_->Get(dup.key_id), StatusIs(absl::StatusCode::kNotFound));
-  absl::StatusOr<core::KeyRecord> got = store_->FindByTokenHash(first.token_hash);
+  absl::StatusOr<core::KeyRecord> got = FindRecord(*store_, first.token_hash);
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->key_id, first.key_id);
   EXPECT_EQ(got->name, "first");
@@ -151,7 +159,7 @@ TEST_F(RocksDbKeyStoreTest, DuplicateTokenHashIsAlreadyExistsAndWritesNothing) {
 
 TEST_F(RocksDbKeyStoreTest, CreatedKeyIsVisibleToEveryLookup) {
   const core::KeyRecord record = CreateKey("team-a", kBase);
-  absl::StatusOr<core::KeyRecord> by_hash = store_->FindByTokenHash(record.token_hash);
+  absl::StatusOr<core::KeyRecord> by_hash = FindRecord(*store_, record.token_hash);
   absl::StatusOr<core::KeyRecord> by_id = store_->Get(record.key_id);
   absl::StatusOr<KeyPage> page = store_->List({"team-a", 10, "", nullptr});
   ASSERT_TRUE(by_hash.ok()) << by_hash.status();
@@ -180,7 +188,7 @@ TEST_F(RocksDbKeyStoreTest, UpdateRevokesAndEveryLookupSeesIt) {
   core::KeyRecord want = record;
   want.revoke_time = revoke_time;
   want.revoke_reason = "leaked";
-  absl::StatusOr<core::KeyRecord> by_hash = store_->FindByTokenHash(record.token_hash);
+  absl::StatusOr<core::KeyRecord> by_hash = FindRecord(*store_, record.token_hash);
   ASSERT_TRUE(by_hash.ok()) << by_hash.status();
   ExpectSameRecord(*by_hash, want);
   absl::StatusOr<core::KeyRecord> by_id = store_->Get(record.key_id);
@@ -208,7 +216,7 @@ TEST_F(RocksDbKeyStoreTest, UpdateMutateErrorWritesNothing) {
   ASSERT_TRUE(got.ok()) << got.status();
   ExpectSameRecord(*got, record);
   ASSERT_NO_FATAL_FAILURE(Reopen());
-  got = store_->FindByTokenHash(record.token_hash);
+  got = FindRecord(*store_, record.token_hash);
   ASSERT_TRUE(got.ok()) << got.status();
   ExpectSameRecord(*got, record);
 }
@@ -241,8 +249,65 @@ TEST_F(RocksDbKeyStoreTest, UpdateMustNotChangeIdentity) {
   absl::StatusOr<core::KeyRecord> got = store_->Get(record.key_id);
   ASSERT_TRUE(got.ok()) << got.status();
   ExpectSameRecord(*got, record);
-  EXPECT_THAT(store_->FindByTokenHash(std::string(32, 'h')),
+  EXPECT_THAT(FindRecord(*store_, std::string(32, 'h')),
               StatusIs(absl::StatusCode::kNotFound));
+}
+
+// FindByTokenHash answers from a cache; every acknowledged Update must be
+// visible to the very next lookup, including one that was cached before.
+TEST_F(RocksDbKeyStoreTest, LookupAfterUpdateNeverAnswersTheCachedOlderRecord) {
+  core::KeyRecord record = MakeRecord("team-a", kBase);
+  record.name = "0";
+  KEYGATE_ASSERT_OK(store_->Create(record));
+  for (int i = 1; i <= 20; ++i) {
+    ASSERT_TRUE(FindRecord(*store_, record.token_hash).ok());  // Cached now.
+    KEYGATE_ASSERT_OK(store_->Update(record.key_id, [&](core::KeyRecord& key) {
+      key.name = absl::StrCat(i);
+      if (i == 20) key.revoke_time = kBase;
+      return absl::OkStatus();
+    }).status());
+    absl::StatusOr<core::KeyRecord> found = FindRecord(*store_, record.token_hash);
+    ASSERT_TRUE(found.ok()) << found.status();
+    EXPECT_EQ(found->name, absl::StrCat(i));
+  }
+  EXPECT_EQ(FindRecord(*store_, record.token_hash)->StateAt(kBase), core::KeyState::kRevoked);
+}
+
+// Readers racing with updates: each reader sees names that never go back, and
+// after each Update returns, a lookup sees at least that update.
+TEST_F(RocksDbKeyStoreTest, ConcurrentLookupsNeverGoBackInTime) {
+  core::KeyRecord record = MakeRecord("team-a", kBase);
+  record.name = "0";
+  KEYGATE_ASSERT_OK(store_->Create(record));
+  constexpr int kUpdates = 200;
+  std::atomic<bool> done{false};
+  std::atomic<int> regressions{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t) {
+    readers.emplace_back([&] {
+      int last = 0;
+      while (!done.load()) {
+        absl::StatusOr<core::SharedKeyRecord> found = store_->FindByTokenHash(record.token_hash);
+        int n = -1;
+        if (!found.ok() || !absl::SimpleAtoi((*found)->name, &n) || n < last) ++regressions;
+        last = std::max(last, n);
+      }
+    });
+  }
+  for (int i = 1; i <= kUpdates; ++i) {
+    KEYGATE_ASSERT_OK(store_->Update(record.key_id, [&](core::KeyRecord& key) {
+      key.name = absl::StrCat(i);
+      return absl::OkStatus();
+    }).status());
+    absl::StatusOr<core::KeyRecord> found = FindRecord(*store_, record.token_hash);
+    ASSERT_TRUE(found.ok()) << found.status();
+    int n = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(found->name, &n));
+    EXPECT_GE(n, i);
+  }
+  done = true;
+  for (std::thread& reader : readers) reader.join();
+  EXPECT_EQ(regressions.load(), 0);
 }
 
 TEST_F(RocksDbKeyStoreTest, ConcurrentUpdatesOfOneKeyAreSerialised) {
@@ -300,7 +365,7 @@ TEST_F(RocksDbKeyStoreTest, ReopenKeepsRecordsAndRevocations) {
 
   for (const core::KeyRecord& record : records) {
     SCOPED_TRACE(record.key_id);
-    absl::StatusOr<core::KeyRecord> by_hash = store_->FindByTokenHash(record.token_hash);
+    absl::StatusOr<core::KeyRecord> by_hash = FindRecord(*store_, record.token_hash);
     ASSERT_TRUE(by_hash.ok()) << by_hash.status();
     ExpectSameRecord(*by_hash, record);
     absl::StatusOr<core::KeyRecord> by_id = store_->Get(record.key_id);
@@ -480,7 +545,7 @@ TEST_F(RocksDbKeyStoreListTest, OperatorKeysAreNotListed) {
     }
   }
   // Yet the operator key is stored and found.
-  absl::StatusOr<core::KeyRecord> op = store_->FindByTokenHash(operator_.token_hash);
+  absl::StatusOr<core::KeyRecord> op = FindRecord(*store_, operator_.token_hash);
   ASSERT_TRUE(op.ok()) << op.status();
   EXPECT_TRUE(op->is_operator);
   KEYGATE_EXPECT_OK(store_->Get(operator_.key_id));
@@ -518,7 +583,7 @@ TEST_F(RocksDbKeyStoreTest, MetadataGetAndPut) {
   EXPECT_THAT(store_->GetMetadata("other"), StatusIs(absl::StatusCode::kNotFound));
   // Metadata does not leak into key lookups.
   EXPECT_THAT(store_->Get("pepper_fingerprint"), StatusIs(absl::StatusCode::kNotFound));
-  EXPECT_THAT(store_->FindByTokenHash("pepper_fingerprint"),
+  EXPECT_THAT(FindRecord(*store_, "pepper_fingerprint"),
               StatusIs(absl::StatusCode::kNotFound));
 }
 
@@ -544,7 +609,7 @@ TEST_F(RocksDbKeyStoreTest, ConcurrentCreatesAreAllStored) {
             static_cast<size_t>(kThreads * kPerThread));
   for (const auto& records : created) {
     for (const core::KeyRecord& record : records) {
-      KEYGATE_EXPECT_OK(store_->FindByTokenHash(record.token_hash));
+      KEYGATE_EXPECT_OK(FindRecord(*store_, record.token_hash));
     }
   }
 }
@@ -571,7 +636,7 @@ TEST(RocksDbBulkCreateTest, BulkCreatedRecordsAreIndexedAndSurviveReopen) {
   }
   std::unique_ptr<KeyStore> store = *OpenRocksDbKeyStore(options);
   for (int i = 0; i < 25000; i += 997) {
-    absl::StatusOr<core::KeyRecord> by_hash = store->FindByTokenHash(records[i].token_hash);
+    absl::StatusOr<core::KeyRecord> by_hash = FindRecord(*store, records[i].token_hash);
     ASSERT_TRUE(by_hash.ok()) << i;
     EXPECT_EQ(by_hash->key_id, records[i].key_id);
     EXPECT_TRUE(store->Get(records[i].key_id).ok());

@@ -2,6 +2,7 @@
 // reading the credential, required scope and client IP from a request.
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "gmock/gmock.h"
@@ -179,13 +180,15 @@ TEST(BuildCheckResponseTest, ClearsAnEarlierResponse) {
 
 TEST(VerdictTest, FromAuthorizeResult) {
   const core::Scope required = MustParseScope("flows:read");
-  service::AuthorizeResult allowed{{core::Reason::kNone}, TeamKey()};
+  service::AuthorizeResult allowed{{core::Reason::kNone},
+                                   std::make_shared<core::KeyRecord>(TeamKey())};
   EXPECT_EQ(Verdict::FromAuthorizeResult(allowed, required).kind, Verdict::Kind::kAllowed);
-  service::AuthorizeResult revoked{{core::Reason::kRevoked}, TeamKey()};
+  service::AuthorizeResult revoked{{core::Reason::kRevoked},
+                                   std::make_shared<core::KeyRecord>(TeamKey())};
   const Verdict denied = Verdict::FromAuthorizeResult(revoked, required);
   EXPECT_EQ(denied.kind, Verdict::Kind::kDenied);
   EXPECT_EQ(denied.reason, core::Reason::kRevoked);
-  service::AuthorizeResult keyless{{core::Reason::kNone}, std::nullopt};
+  service::AuthorizeResult keyless{{core::Reason::kNone}, nullptr};
   EXPECT_EQ(Verdict::FromAuthorizeResult(keyless, required).kind, Verdict::Kind::kDenied);
 }
 
