@@ -44,9 +44,14 @@ grpc::ServerUnaryReactor* KeyManagerService::CreateKey(
     new_key.team_id = request->team_id();
     new_key.name = request->name();
     new_key.scopes.assign(request->scopes().begin(), request->scopes().end());
-    KEYGATE_ASSIGN_OR_RETURN(new_key.environment, FromProto(request->environment()));
+    absl::StatusOr<std::optional<core::Environment>> environment =
+        FromProto(request->environment());
+    if (!environment.ok()) return keys_->RefuseInput(call, "CreateKey", environment.status());
+    new_key.environment = *environment;
     if (request->has_expire_time()) {
-      KEYGATE_ASSIGN_OR_RETURN(new_key.expire_time, FromProto(request->expire_time()));
+      absl::StatusOr<absl::Time> expire_time = FromProto(request->expire_time());
+      if (!expire_time.ok()) return keys_->RefuseInput(call, "CreateKey", expire_time.status());
+      new_key.expire_time = *expire_time;
     }
     KEYGATE_ASSIGN_OR_RETURN(service::CreatedKey created, keys_->CreateKey(call, new_key));
     KeyToProto(created.key, response->mutable_key());
@@ -75,7 +80,10 @@ grpc::ServerUnaryReactor* KeyManagerService::ListKeys(
     list.page_token = request->page_token();
     list.include_inactive = request->include_revoked();
     list.rotation_due_only = request->rotation_due_only();
-    KEYGATE_ASSIGN_OR_RETURN(list.environment, FromProto(request->environment()));
+    absl::StatusOr<std::optional<core::Environment>> environment =
+        FromProto(request->environment());
+    if (!environment.ok()) return keys_->RefuseInput(call, "ListKeys", environment.status());
+    list.environment = *environment;
     KEYGATE_ASSIGN_OR_RETURN(storage::KeyPage page, keys_->ListKeys(call, list));
     for (const core::KeyRecord& key : page.keys) KeyToProto(key, response->add_keys());
     response->set_next_page_token(page.next_page_token);
@@ -98,9 +106,10 @@ grpc::ServerUnaryReactor* KeyManagerService::RotateKey(
     grpc::CallbackServerContext* context, const keygate::v1::RotateKeyRequest* request,
     keygate::v1::RotateKeyResponse* response) {
   return Run(context, "RotateKey", [this, request, response](const service::CallInfo& call) -> absl::Status {
-    KEYGATE_ASSIGN_OR_RETURN(absl::Duration grace, FromProto(request->grace_period()));
+    const absl::StatusOr<absl::Duration> grace = FromProto(request->grace_period());
+    if (!grace.ok()) return keys_->RefuseInput(call, "RotateKey", grace.status());
     KEYGATE_ASSIGN_OR_RETURN(service::RotatedKey rotated,
-                             keys_->RotateKey(call, request->key_id(), grace));
+                             keys_->RotateKey(call, request->key_id(), *grace));
     KeyToProto(rotated.key, response->mutable_key());
     response->set_token(std::move(rotated.token));
     KeyToProto(rotated.previous, response->mutable_previous_key());

@@ -421,6 +421,16 @@ absl::StatusOr<storage::AuditPage> KeyService::ListAuditEvents(const CallInfo& c
           return absl::PermissionDeniedError(
               "an admin key may only read the audit trail of its own team");
         }
+        // Like GetKey: another team's key is NOT_FOUND, another environment's
+        // PERMISSION_DENIED. A team's whole trail covers both environments,
+        // so it is for live admins (and operators) only.
+        if (!request.key_id.empty()) {
+          KEYGATE_RETURN_IF_ERROR(LoadVisible(caller, request.key_id).status());
+        } else if (!caller.is_operator && caller.environment != core::Environment::kLive) {
+          return absl::PermissionDeniedError(
+              "a test-environment admin may only read the audit trail of one of its "
+              "environment's keys (set key_id)");
+        }
         storage::AuditQuery query;
         query.team_id = unattributed ? "" : request.team_id;
         query.key_id = request.key_id;
@@ -428,6 +438,15 @@ absl::StatusOr<storage::AuditPage> KeyService::ListAuditEvents(const CallInfo& c
         query.page_token = request.page_token;
         return store_->ListAudit(query);
       });
+}
+
+absl::Status KeyService::RefuseInput(const CallInfo& call, const char* action,
+                                     absl::Status input_error) {
+  return Manage<bool>(call, action, "", "",
+                      [&](const Caller&, core::AuditEvent&) -> absl::StatusOr<bool> {
+                        return input_error;
+                      })
+      .status();
 }
 
 absl::StatusOr<storage::BackupInfo> KeyService::CreateBackup(const CallInfo& call) {

@@ -176,6 +176,14 @@ class KeyService {
   absl::StatusOr<storage::AuditPage> ListAuditEvents(const CallInfo& call,
                                                      const AuditRequest& request);
 
+  // Refuses a call whose request the transport could not convert (an enum,
+  // timestamp or duration out of range) with `input_error`, but like every
+  // other management call: the caller is authenticated first (so a caller
+  // without a valid credential gets Unauthenticated and learns nothing about
+  // input rules), and the refusal is audited and throttled. `action` names
+  // the RPC.
+  absl::Status RefuseInput(const CallInfo& call, const char* action, absl::Status input_error);
+
   // Operators only (PermissionDenied otherwise): an online backup of the
   // store into options().backup_dir. FailedPrecondition if none is set.
   absl::StatusOr<storage::BackupInfo> CreateBackup(const CallInfo& call);

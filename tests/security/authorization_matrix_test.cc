@@ -123,15 +123,10 @@ StatusCode Expected(Credential credential, Rpc rpc) {
 
 // Cells where the server is known to deviate from the contract, with the
 // code it answers today. Such a cell passes with either code and is flagged
-// in the printed matrix; remove the entry once the server is fixed.
-//  - A test admin reading the audit trail of a live key (ListAuditEvents
-//    with team acme, key_id of a live key) is answered OK with the live
-//    key's events, while GetKey on the same key is PERMISSION_DENIED:
-//    KeyService::ListAuditEvents checks the team but not the environment
-//    (see docs/reliability.md).
+// in the printed matrix; remove the entry once the server is fixed. None at
+// present.
 const std::map<std::pair<Credential, Rpc>, StatusCode>& KnownDeviations() {
   static const auto* kKnown = new std::map<std::pair<Credential, Rpc>, StatusCode>{
-      {{Credential::kTestAdminOnLive, Rpc::kListAuditEvents}, StatusCode::OK},
   };
   return *kKnown;
 }
@@ -376,20 +371,22 @@ TEST_F(AuthorizationMatrixTest, AuditTrailByKeyIdStaysWithinTheTeam) {
   request.set_key_id(acme_key);
   keygate::v1::ListAuditEventsResponse response;
   const grpc::Status status = stub_->ListAuditEvents(&context, request, &response);
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  for (const keygate::v1::AuditEvent& event : response.events()) {
-    EXPECT_EQ(event.team_id(), "globex") << event.ShortDebugString();
-  }
+  // Another team's key id answers exactly like one that does not exist.
+  EXPECT_EQ(status.error_code(), StatusCode::NOT_FOUND) << status.error_message();
+  EXPECT_EQ(response.events_size(), 0);
+
+  grpc::ClientContext missing_context;
+  missing_context.AddMetadata("authorization", "Bearer " + other_team_admin_);
+  request.set_key_id("key_" + std::string(20, 'Z'));
+  const grpc::Status missing = stub_->ListAuditEvents(&missing_context, request, &response);
+  EXPECT_EQ(missing.error_code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(missing.error_message(), status.error_message());
 }
 
 // A caller without a valid credential learns nothing about input rules: a
-// request whose enum or timestamp field is out of range is still
-// UNAUTHENTICATED for it. Known deviation: KeyManagerService converts
-// `environment`, `expire_time` and `grace_period` before KeyService
-// authenticates, so such calls answer INVALID_ARGUMENT to anyone (and, being
-// refused outside KeyService, are neither audited nor counted by the
-// failed-authentication throttle). Accepted here, flagged in the output;
-// see docs/reliability.md.
+// request whose enum, timestamp or duration field is out of range is
+// UNAUTHENTICATED for it, and INVALID_ARGUMENT only for an authenticated
+// caller.
 TEST_F(AuthorizationMatrixTest, BadInputFromUnauthenticatedCallers) {
   struct Case {
     const char* what;
@@ -442,15 +439,15 @@ TEST_F(AuthorizationMatrixTest, BadInputFromUnauthenticatedCallers) {
       context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
       if (credential.has_value()) context.AddMetadata("authorization", *credential);
       const grpc::Status status = c.call(&context);
-      EXPECT_THAT(status.error_code(), ::testing::AnyOf(StatusCode::UNAUTHENTICATED,
-                                                        StatusCode::INVALID_ARGUMENT))
+      EXPECT_EQ(status.error_code(), StatusCode::UNAUTHENTICATED)
           << c.what << ": " << status.error_message();
-      if (status.error_code() == StatusCode::INVALID_ARGUMENT) {
-        std::cout << "known deviation: " << c.what << " without a valid credential answers "
-                  << "INVALID_ARGUMENT (" << status.error_message()
-                  << "), contract: UNAUTHENTICATED" << std::endl;
-      }
     }
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    context.AddMetadata("authorization", "Bearer " + operator_token_);
+    const grpc::Status status = c.call(&context);
+    EXPECT_EQ(status.error_code(), StatusCode::INVALID_ARGUMENT)
+        << c.what << ": " << status.error_message();
   }
 }
 
