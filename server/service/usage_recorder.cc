@@ -1,8 +1,8 @@
 #include "server/service/usage_recorder.h"
 
+#include <algorithm>
 #include <utility>
 
-#include "absl/hash/hash.h"
 #include "absl/time/civil_time.h"
 #include "server/core/log.h"
 
@@ -24,6 +24,8 @@ bool IsPrintableAscii(absl::string_view text) {
   return true;
 }
 
+std::atomic<uint64_t> next_recorder_id{1};
+
 }  // namespace
 
 UsageRecorder::UsageRecorder(storage::KeyStore* store, const core::Clock* clock,
@@ -31,6 +33,7 @@ UsageRecorder::UsageRecorder(storage::KeyStore* store, const core::Clock* clock,
     : store_(store),
       clock_(clock),
       flush_interval_(flush_interval),
+      id_(next_recorder_id.fetch_add(1)),
       last_flush_us_(absl::ToUnixMicros(absl::Now())),
       flusher_([this] { FlushLoop(); }) {}
 
@@ -38,13 +41,41 @@ UsageRecorder::~UsageRecorder() {
   stop_.Notify();
   flusher_.join();
   Flush().IgnoreError();  // Logged inside.
+  absl::MutexLock lock(&shards_mu_);
+  for (const std::shared_ptr<Shard>& shard : shards_) shard->recorder_gone = true;
+}
+
+UsageRecorder::Shard& UsageRecorder::ThisThreadShard() {
+  // This thread's shards, one per recorder it recorded into. Usually one.
+  struct ThreadShards {
+    std::vector<std::pair<uint64_t, std::shared_ptr<Shard>>> shards;
+    ~ThreadShards() {
+      for (auto& [id, shard] : shards) shard->thread_exited = true;
+    }
+  };
+  thread_local ThreadShards mine;
+  for (auto& [id, shard] : mine.shards) {
+    if (id == id_) return *shard;
+  }
+  // First record of this thread here: forget shards of recorders that are
+  // gone, register a new one.
+  mine.shards.erase(std::remove_if(mine.shards.begin(), mine.shards.end(),
+                                   [](const auto& entry) { return entry.second->recorder_gone.load(); }),
+                    mine.shards.end());
+  auto shard = std::make_shared<Shard>();
+  {
+    absl::MutexLock lock(&shards_mu_);
+    shards_.push_back(shard);
+  }
+  mine.shards.emplace_back(id_, shard);
+  return *shard;
 }
 
 void UsageRecorder::Record(absl::string_view key_id, bool allowed,
                            absl::string_view client_address) {
   const absl::Time now = clock_->Now();
   const absl::CivilDay day = UtcDay(now);
-  Shard& shard = shards_[absl::Hash<absl::string_view>()(key_id) % shards_.size()];
+  Shard& shard = ThisThreadShard();
   absl::MutexLock lock(&shard.mu);
   auto it = shard.pending.find(key_id);
   if (it == shard.pending.end()) it = shard.pending.emplace(std::string(key_id), Pending()).first;
@@ -65,23 +96,78 @@ void UsageRecorder::Record(absl::string_view key_id, bool allowed,
   }
 }
 
+void UsageRecorder::MergePending(Pending&& from, Pending& into) {
+  for (core::DailyUsage& day : from.days) {
+    auto same = std::find_if(into.days.begin(), into.days.end(),
+                             [&](const core::DailyUsage& d) { return d.day == day.day; });
+    if (same == into.days.end()) {
+      into.days.push_back(day);
+    } else {
+      same->allowed += day.allowed;
+      same->denied += day.denied;
+    }
+  }
+  into.last_used = std::max(into.last_used, from.last_used);
+  for (auto& [address, seen] : from.clients) {
+    auto client = into.clients.find(address);
+    if (client != into.clients.end()) {
+      client->second = std::max(client->second, seen);
+    } else if (into.clients.size() < kMaxClientsPerInterval) {
+      into.clients.emplace(address, seen);
+    }
+  }
+}
+
 absl::Status UsageRecorder::Flush() {
   absl::MutexLock flush_lock(&flush_mu_);
-  std::vector<core::KeyUsage> deltas;
-  for (Shard& shard : shards_) {
-    absl::flat_hash_map<std::string, Pending> taken;
+  std::vector<std::shared_ptr<Shard>> shards;
+  {
+    absl::MutexLock lock(&shards_mu_);
+    shards = shards_;
+  }
+  // Every thread's counts of a key become one set of merge operands.
+  PendingMap all;
+  std::vector<const Shard*> finished;
+  for (const std::shared_ptr<Shard>& shard : shards) {
+    // A thread that has ended records nothing more: once taken, its shard
+    // stays empty and is dropped.
+    if (shard->thread_exited.load()) finished.push_back(shard.get());
+    PendingMap taken;
     {
-      absl::MutexLock lock(&shard.mu);
-      taken.swap(shard.pending);
+      absl::MutexLock lock(&shard->mu);
+      taken.swap(shard->pending);
+    }
+    if (all.empty()) {
+      all.swap(taken);
+      continue;
     }
     for (auto& [key_id, pending] : taken) {
-      core::KeyUsage usage;
-      usage.key_id = key_id;
-      usage.days = std::move(pending.days);
-      usage.last_used = pending.last_used;
-      for (auto& [address, seen] : pending.clients) usage.clients.push_back({address, seen});
-      deltas.push_back(std::move(usage));
+      auto it = all.find(key_id);
+      if (it == all.end()) {
+        all.emplace(key_id, std::move(pending));
+      } else {
+        MergePending(std::move(pending), it->second);
+      }
     }
+  }
+  if (!finished.empty()) {
+    absl::MutexLock lock(&shards_mu_);
+    shards_.erase(std::remove_if(shards_.begin(), shards_.end(),
+                                 [&](const std::shared_ptr<Shard>& shard) {
+                                   return std::find(finished.begin(), finished.end(),
+                                                    shard.get()) != finished.end();
+                                 }),
+                  shards_.end());
+  }
+  std::vector<core::KeyUsage> deltas;
+  deltas.reserve(all.size());
+  for (auto& [key_id, pending] : all) {
+    core::KeyUsage usage;
+    usage.key_id = key_id;
+    usage.days = std::move(pending.days);
+    usage.last_used = pending.last_used;
+    for (auto& [address, seen] : pending.clients) usage.clients.push_back({address, seen});
+    deltas.push_back(std::move(usage));
   }
   if (deltas.empty()) {
     last_flush_us_.store(absl::ToUnixMicros(absl::Now()));

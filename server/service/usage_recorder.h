@@ -3,9 +3,9 @@
 #ifndef KEYGATE_SERVER_SERVICE_USAGE_RECORDER_H_
 #define KEYGATE_SERVER_SERVICE_USAGE_RECORDER_H_
 
-#include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,9 +24,11 @@ namespace keygate::service {
 
 // Counts Authorize outcomes per key and UTC day, the last use, and recent
 // client addresses, in memory; a background thread adds them to the store
-// (merge operators) every `flush_interval`. A crash loses at most the counts
-// of one interval. Record() takes one of 16 shard locks, never a global one.
-// Thread-safe.
+// (merge operators, one set of operands per key and flush) every
+// `flush_interval`. A crash loses at most the counts of one interval.
+// Record() writes to a shard of the calling thread's own, whose lock only the
+// flusher also takes: calls for one popular key from many threads never wait
+// for each other. Thread-safe.
 class UsageRecorder {
  public:
   // Client addresses kept per key and interval; more are dropped.
@@ -57,17 +59,29 @@ class UsageRecorder {
     absl::Time last_used = absl::InfinitePast();
     absl::flat_hash_map<std::string, absl::Time> clients;
   };
+  using PendingMap = absl::flat_hash_map<std::string, Pending>;
+  // What one thread recorded since the last flush.
   struct Shard {
     absl::Mutex mu;
-    absl::flat_hash_map<std::string, Pending> pending ABSL_GUARDED_BY(mu);
+    PendingMap pending ABSL_GUARDED_BY(mu);
+    // Set when the thread ends (no more records) or the recorder is gone
+    // (the thread drops its reference).
+    std::atomic<bool> thread_exited{false};
+    std::atomic<bool> recorder_gone{false};
   };
 
+  // The calling thread's shard of this recorder, registered on first use.
+  Shard& ThisThreadShard();
+  // Adds `from` (one thread's counts) to `into`.
+  static void MergePending(Pending&& from, Pending& into);
   void FlushLoop();
 
   storage::KeyStore* const store_;
   const core::Clock* const clock_;
   const absl::Duration flush_interval_;
-  std::array<Shard, 16> shards_;
+  const uint64_t id_;  // Tells recorders apart in a thread's list of shards.
+  absl::Mutex shards_mu_;
+  std::vector<std::shared_ptr<Shard>> shards_ ABSL_GUARDED_BY(shards_mu_);
   absl::Mutex flush_mu_;  // One flush at a time.
   std::atomic<int64_t> last_flush_us_;
   absl::Notification stop_;

@@ -1,0 +1,122 @@
+// UsageRecorder over a real RocksDB store: counts from many threads, and
+// from threads that ended before the flush, all arrive exactly once.
+#include "server/service/usage_recorder.h"
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "gtest/gtest.h"
+#include "storage/rocksdb_key_store.h"
+#include "tests/support/test_support.h"
+
+namespace keygate::service {
+namespace {
+
+using ::keygate::testing::FakeClock;
+using ::keygate::testing::TempDir;
+
+class UsageRecorderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    storage::RocksDbOptions options;
+    options.path = dir_.path() + "/db";
+    options.block_cache_bytes = size_t{8} << 20;
+    absl::StatusOr<std::unique_ptr<storage::KeyStore>> store = storage::OpenRocksDbKeyStore(options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+    // Flushes only when the test asks.
+    recorder_ = std::make_unique<UsageRecorder>(store_.get(), &clock_, absl::Hours(1));
+  }
+
+  core::KeyUsage Usage(const std::string& key_id) {
+    absl::StatusOr<core::KeyUsage> usage =
+        store_->GetUsage(key_id, absl::CivilDay(2020, 1, 1), 100);
+    EXPECT_TRUE(usage.ok()) << usage.status();
+    return usage.ok() ? *usage : core::KeyUsage{};
+  }
+
+  static uint64_t Allowed(const core::KeyUsage& usage) {
+    uint64_t total = 0;
+    for (const core::DailyUsage& day : usage.days) total += day.allowed;
+    return total;
+  }
+  static uint64_t Denied(const core::KeyUsage& usage) {
+    uint64_t total = 0;
+    for (const core::DailyUsage& day : usage.days) total += day.denied;
+    return total;
+  }
+
+  TempDir dir_;
+  FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
+  std::unique_ptr<storage::KeyStore> store_;
+  std::unique_ptr<UsageRecorder> recorder_;
+};
+
+TEST_F(UsageRecorderTest, ManyThreadsOnOneKeyAreCountedExactlyOnce) {
+  constexpr int kThreads = 8;
+  constexpr int kCalls = 5000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kCalls; ++i) {
+        recorder_->Record("key_hot", i % 10 != 0, absl::StrCat("10.0.0.", t));
+      }
+    });
+  }
+  // Flushes race with the recording threads: nothing may be lost or doubled.
+  for (int i = 0; i < 20; ++i) KEYGATE_ASSERT_OK(recorder_->Flush());
+  for (std::thread& thread : threads) thread.join();  // Their shards are left behind.
+  KEYGATE_ASSERT_OK(recorder_->Flush());
+  const core::KeyUsage usage = Usage("key_hot");
+  EXPECT_EQ(Allowed(usage), uint64_t{kThreads} * kCalls * 9 / 10);
+  EXPECT_EQ(Denied(usage), uint64_t{kThreads} * kCalls / 10);
+  EXPECT_EQ(usage.clients.size(), size_t{kThreads});
+  EXPECT_EQ(usage.last_used, clock_.Now());
+  // Another flush adds nothing.
+  KEYGATE_ASSERT_OK(recorder_->Flush());
+  EXPECT_EQ(Allowed(Usage("key_hot")), uint64_t{kThreads} * kCalls * 9 / 10);
+}
+
+TEST_F(UsageRecorderTest, CountsOfAThreadThatEndedBeforeTheFlushArrive) {
+  std::thread([&] {
+    for (int i = 0; i < 100; ++i) recorder_->Record("key_a", true, "");
+  }).join();
+  recorder_->Record("key_a", false, "");
+  KEYGATE_ASSERT_OK(recorder_->Flush());
+  KEYGATE_ASSERT_OK(recorder_->Flush());  // Drops the ended thread's shard.
+  const core::KeyUsage usage = Usage("key_a");
+  EXPECT_EQ(Allowed(usage), 100u);
+  EXPECT_EQ(Denied(usage), 1u);
+}
+
+TEST_F(UsageRecorderTest, AThreadCanRecordIntoSuccessiveRecorders) {
+  recorder_->Record("key_a", true, "");
+  recorder_.reset();  // Flushes on destruction.
+  recorder_ = std::make_unique<UsageRecorder>(store_.get(), &clock_, absl::Hours(1));
+  recorder_->Record("key_a", true, "");
+  KEYGATE_ASSERT_OK(recorder_->Flush());
+  EXPECT_EQ(Allowed(Usage("key_a")), 2u);
+}
+
+TEST_F(UsageRecorderTest, CountsSplitAcrossMidnightByDay) {
+  clock_.Advance(absl::FromCivil(absl::CivilSecond(2027, 3, 1, 23, 59, 59), absl::UTCTimeZone()) -
+                 clock_.Now());
+  recorder_->Record("key_a", true, "");
+  std::thread([&] { recorder_->Record("key_a", true, ""); }).join();
+  clock_.Advance(absl::Seconds(2));
+  recorder_->Record("key_a", false, "");
+  KEYGATE_ASSERT_OK(recorder_->Flush());
+  const core::KeyUsage usage = Usage("key_a");
+  ASSERT_EQ(usage.days.size(), 2u);
+  EXPECT_EQ(usage.days[0].day, absl::CivilDay(2027, 3, 1));
+  EXPECT_EQ(usage.days[0].allowed, 2u);
+  EXPECT_EQ(usage.days[1].day, absl::CivilDay(2027, 3, 2));
+  EXPECT_EQ(usage.days[1].denied, 1u);
+}
+
+}  // namespace
+}  // namespace keygate::service
