@@ -74,6 +74,10 @@ def main():
         paired(runs, "load_1m", "authorize", "noop", qps), ">=", 0.95)
     add("authorize_vs_noop_cpu_1m", "Authorize/no-op server CPU-us/call, 1M",
         paired(runs, "load_1m", "authorize", "noop", cpu), "<=", 1.08)
+    add("authorize_vs_noop_qps_one_token", "Authorize/no-op QPS, one token",
+        paired(runs, "one_token", "authorize", "noop", qps), ">=", 0.95)
+    add("authorize_vs_noop_cpu_one_token", "Authorize/no-op CPU-us/call, one token",
+        paired(runs, "one_token", "authorize", "noop", cpu), "<=", 1.08)
     add("authorize_vs_noop_qps_10m", "Authorize/no-op QPS, 10M keys",
         paired(runs, "load_10m", "authorize", "noop", qps), ">=", 0.93)
     add("authorize_vs_noop_cpu_10m", "Authorize/no-op server CPU-us/call, 10M",
@@ -136,7 +140,7 @@ def main():
             errors = sum(r.get("errors", 0) for r in by_round.values())
             if errors:
                 warnings.append(f"{section}/{variant}: {errors} gRPC errors")
-    for section in ("load_1m", "load_10m"):
+    for section in ("load_1m", "load_10m", "one_token"):
         noop = absolute.get(section, {}).get("noop")
         if noop and noop["server_cpu_util"] < 0.9:
             warnings.append(

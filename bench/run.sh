@@ -18,7 +18,7 @@
 # Environment: BENCH_ROUNDS, BENCH_WARMUP, BENCH_DURATION (e.g. 15s),
 # BENCH_CHANNELS (4), BENCH_OUTSTANDING (64), BENCH_CLIENT_THREADS (1),
 # BENCH_BLOCK_CACHE_MB (128), BENCH_10M=0 (full mode without the 10M store),
-# BENCH_SECTIONS (full mode: a subset of "load_1m load_10m pingpong micro creates").
+# BENCH_SECTIONS (full mode: a subset of "load_1m one_token load_10m pingpong micro creates").
 set -euo pipefail
 
 MODE=${1:-}
@@ -41,7 +41,7 @@ else
   ROUNDS=${BENCH_ROUNDS:-5} WARMUP=${BENCH_WARMUP:-5s} DURATION=${BENCH_DURATION:-15s}
 fi
 WITH_10M=$([[ ${BENCH_10M:-1} != 0 ]] && echo 1 || echo 0)
-SECTIONS=${BENCH_SECTIONS:-load_1m load_10m pingpong micro creates}
+SECTIONS=${BENCH_SECTIONS:-load_1m one_token load_10m pingpong micro creates}
 
 die() { echo "bench: $*" >&2; exit 1; }
 note() { echo "bench: $*" >&2; }
@@ -127,8 +127,12 @@ declare -A VARIANT_FLAGS=(
 
 # rotate SECTION STORE CHANNELS OUTSTANDING VARIANT...: ROUNDS rounds; round r
 # runs the variants starting from the r-th, so each is first equally often.
+# TOKENS_DIR (default: the store) holds tokens.txt and revoked.txt;
+# INVALID_FRACTION (default 0.02) is the share of malformed, unknown and
+# revoked tokens.
 rotate() {
   local section=$1 store=$STORES/$2 channels=$3 outstanding=$4
+  local tokens=${TOKENS_DIR:-$store}
   shift 4
   local variants=("$@") k=$# r j
   for ((r = 0; r < ROUNDS; r++)); do
@@ -139,7 +143,8 @@ rotate() {
       start_server "$OUT/logs/server-$tag.log" "$store" ${VARIANT_FLAGS[$v]}
       local json
       json=$(taskset -c "$CLIENT_CPU" "$BIN/keygate-bench" --target="127.0.0.1:$PORT" \
-        --tokens="$store/tokens.txt" --revoked="$store/revoked.txt" --server_pid="$SERVER_PID" \
+        --tokens="$tokens/tokens.txt" --revoked="$tokens/revoked.txt" \
+        --invalid_fraction="${INVALID_FRACTION:-0.02}" --server_pid="$SERVER_PID" \
         --channels="$channels" --outstanding="$outstanding" --threads="$CLIENT_THREADS" \
         --warmup="$WARMUP" --duration="$DURATION" --seed="$((r + 1))" --label="$tag") \
         || die "load generator failed ($tag)"
@@ -147,6 +152,16 @@ rotate() {
       record "$section" "$v" "$r" "$json"
     done
   done
+}
+
+# one_token: every call sends the same valid token, as a generic HTTP/2 load
+# tool replaying one request would (the key is then always in memory).
+one_token() {
+  local dir=$OUT/one_token
+  mkdir -p "$dir"
+  head -1 "$STORES/1m/tokens.txt" >"$dir/tokens.txt"
+  : >"$dir/revoked.txt"
+  TOKENS_DIR=$dir INVALID_FRACTION=0 rotate one_token 1m "$CHANNELS" "$OUTSTANDING" authorize noop
 }
 
 # --- durable creates vs raw RocksDB ---------------------------------------
@@ -188,9 +203,10 @@ T0=$SECONDS
 if [[ $MODE == quick ]]; then
   ensure_store 1m 1000000
   rotate load_1m 1m "$CHANNELS" "$OUTSTANDING" authorize noop usage_off
+  DURATION=2s one_token
 else
   want() { [[ " $SECTIONS " == *" $1 "* ]]; }
-  want load_1m || want pingpong || want micro && ensure_store 1m 1000000
+  want load_1m || want one_token || want pingpong || want micro && ensure_store 1m 1000000
   want micro && ensure_store 10k 10000
   ((WITH_10M)) && { want load_10m || want micro; } && ensure_store 10m 10000000
   if want load_1m; then
@@ -198,6 +214,7 @@ else
     if ((HAS_METRICS)); then variants+=(metrics_on); else note "no --metrics_listen: metrics on/off skipped"; fi
     rotate load_1m 1m "$CHANNELS" "$OUTSTANDING" "${variants[@]}"
   fi
+  want one_token && one_token
   ((WITH_10M)) && want load_10m && rotate load_10m 10m "$CHANNELS" "$OUTSTANDING" authorize noop
   want pingpong && WARMUP=2s DURATION=10s rotate pingpong_1m 1m 1 1 authorize noop
   if want micro; then

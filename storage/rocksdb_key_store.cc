@@ -26,7 +26,6 @@
 #include "rocksdb/write_batch.h"
 #include "server/core/log.h"
 #include "server/core/status_macros.h"
-#include "storage/memtable_flusher.h"
 #include "storage/record_cache.h"
 #include "storage/record_codec.h"
 #include "storage/retention.h"
@@ -41,9 +40,6 @@ constexpr char kTeamKeysFamily[] = "team_keys";
 constexpr char kAuditFamily[] = "audit";
 constexpr char kAuditByKeyFamily[] = "audit_by_key";
 constexpr char kUsageFamily[] = "usage";
-// An aged memtable smaller than this is left to grow (an SST per few writes
-// would only make compaction work).
-constexpr size_t kMinAgedFlushBytes = size_t{64} << 10;
 constexpr char kMetaFamily[] = "meta";
 
 // Converts a RocksDB status at the storage boundary.
@@ -170,10 +166,6 @@ class RocksDbKeyStore final : public KeyStore {
         path_(options.path),
         retention_(options.retention),
         records_(options.record_cache_bytes) {
-    if (options.memtable_flush_period > absl::ZeroDuration()) {
-      memtable_flusher_ = std::make_unique<MemtableFlusher>(
-          db_.get(), handles_, options.memtable_flush_period, kMinAgedFlushBytes);
-    }
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
       const std::string& name = h->GetName();
       if (name == kKeysFamily) keys_ = h;
@@ -188,7 +180,6 @@ class RocksDbKeyStore final : public KeyStore {
   }
 
   ~RocksDbKeyStore() override {
-    memtable_flusher_.reset();
     // Flushing now makes the next start quick (no WAL to replay). Failure
     // (e.g. a full disk) is harmless: the WAL still holds everything. After
     // a successful flush every write up to `sequence` is in synced SST files
@@ -591,7 +582,6 @@ class RocksDbKeyStore final : public KeyStore {
   std::array<absl::Mutex, 64> update_locks_;
   // Decoded records for FindByTokenHash; Update invalidates after writing.
   mutable RecordCache records_;
-  std::unique_ptr<MemtableFlusher> memtable_flusher_;  // Stopped first on close.
 };
 
 rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,
@@ -740,10 +730,10 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   keys.compression = rocksdb::kNoCompression;
   usage.merge_operator = NewUsageMergeOperator();
   // Every usage flush interval (<= 1 s) adds a few merge operands per key
-  // in use. Under heavy traffic a smaller memtable than the default 64 MiB
-  // is flushed (and its merges collapsed) sooner; under light traffic the
-  // MemtableFlusher flushes it by age.
-  usage.write_buffer_size = size_t{8} << 20;
+  // in use: a 64 MiB memtable would take minutes to hours to fill, growing
+  // the process by that much. A small one is flushed (and its merges
+  // collapsed) early.
+  usage.write_buffer_size = size_t{2} << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, FamilyOptions(cache, nullptr)},
       {kKeysFamily, keys},

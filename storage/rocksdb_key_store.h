@@ -36,10 +36,6 @@ struct RocksDbOptions {
   // (see sequence_floor.h). Either may lose acknowledged writes, e.g. make a
   // revoked key valid again.
   bool accept_data_loss = false;
-  // Memtables holding more than a few writes are flushed at least this often
-  // (see memtable_flusher.h), bounding memory and WAL replay by the writes of
-  // one period. Zero: only when full (RocksDB's default).
-  absl::Duration memtable_flush_period = absl::Seconds(30);
 };
 
 // Opens (creating if needed) a RocksDB-backed KeyStore at `options.path`.

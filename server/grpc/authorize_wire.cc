@@ -18,11 +18,14 @@ constexpr uint32_t kVarint = 0;
 constexpr uint32_t kLengthDelimited = 2;
 
 void AppendVarint(uint64_t value, std::string* out) {
+  char bytes[10];
+  size_t size = 0;
   while (value >= 0x80) {
-    out->push_back(static_cast<char>(value | 0x80));
+    bytes[size++] = static_cast<char>(value | 0x80);
     value >>= 7;
   }
-  out->push_back(static_cast<char>(value));
+  bytes[size++] = static_cast<char>(value);
+  out->append(bytes, size);
 }
 
 size_t VarintSize(uint64_t value) {
