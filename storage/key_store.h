@@ -53,6 +53,11 @@ struct StoreStats {
   uint64_t sst_bytes = 0;
   uint64_t pending_compaction_bytes = 0;
   uint64_t estimated_keys = 0;  // Records in the keys family (estimate).
+  // Memory held by design, bounded by configuration: memtables (all
+  // families), the block cache, and the decoded-key cache.
+  uint64_t memtable_bytes = 0;
+  uint64_t block_cache_bytes = 0;
+  uint64_t key_cache_bytes = 0;
 };
 
 // A backup of the store.

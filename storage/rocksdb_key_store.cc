@@ -460,8 +460,14 @@ class RocksDbKeyStore final : public KeyStore {
                               &value)) {
         stats.pending_compaction_bytes += value;
       }
+      if (db_->GetIntProperty(h, rocksdb::DB::Properties::kCurSizeAllMemTables, &value)) {
+        stats.memtable_bytes += value;
+      }
     }
     db_->GetIntProperty(keys_, rocksdb::DB::Properties::kEstimateNumKeys, &stats.estimated_keys);
+    // One cache shared by every family.
+    db_->GetIntProperty(keys_, rocksdb::DB::Properties::kBlockCacheUsage, &stats.block_cache_bytes);
+    stats.key_cache_bytes = records_.usage_bytes();
     return stats;
   }
 

@@ -65,6 +65,13 @@ class ServerMetrics::StoreCollectable final : public prometheus::Collectable {
                         static_cast<double>(stats.pending_compaction_bytes)));
     out.push_back(Gauge("keygate_rocksdb_estimated_keys", "Estimated number of stored keys",
                         static_cast<double>(stats.estimated_keys)));
+    out.push_back(Gauge("keygate_rocksdb_memtable_bytes",
+                        "Bytes in RocksDB memtables (all column families)",
+                        static_cast<double>(stats.memtable_bytes)));
+    out.push_back(Gauge("keygate_rocksdb_block_cache_bytes", "Bytes in the RocksDB block cache",
+                        static_cast<double>(stats.block_cache_bytes)));
+    out.push_back(Gauge("keygate_key_cache_bytes", "Bytes in the decoded-key cache (--key_cache_mb)",
+                        static_cast<double>(stats.key_cache_bytes)));
     if (sources_.usage_flush_lag) {
       out.push_back(Gauge("keygate_usage_flush_lag_seconds",
                           "Seconds since usage counts were last written",

@@ -49,7 +49,8 @@ rc=0
   --duration="${SOAK_SECONDS:-600}s" --measure="${SOAK_MEASURE_SECONDS:-10}s" \
   --warmup="${SOAK_WARMUP_SECONDS:-60}s" --sample_interval="${SOAK_SAMPLE_SECONDS:-10}s" \
   --max_rss_growth_pct="${SOAK_RSS_LIMIT_PCT:-5}" --load="${SOAK_LOAD:-0.8}" \
-  --keys="${SOAK_KEYS:-200}" || rc=$?
+  --keys="${SOAK_KEYS:-200}" \
+  ${METRICS:+--metrics_url="http://127.0.0.1:$METRICS/metrics"} || rc=$?
 
 if command -v curl >/dev/null && [[ -n "$METRICS" ]]; then
   echo "server metrics:"

@@ -12,11 +12,14 @@
 //     operations per second cycling create, Authorize of the new key, rotate,
 //     list, revoke; each checked).
 //  4. Every --sample_interval it samples the server's VmRSS and open file
-//     descriptors (/proc/PID).
-// Pass (exit 0) when: zero gRPC errors, zero wrong answers, descriptors flat after warm-up (within
-// --fd_slack), and, if
-// --max_rss_growth_pct > 0, the median VmRSS of the last minute at most that
-// much above the median of the first minute after --warmup.
+//     descriptors (/proc/PID) and, with --metrics_url, the memory RocksDB
+//     holds by design (memtables, block cache) and the decoded-key cache,
+//     reported beside VmRSS to tell cache and memtable growth (bounded by
+//     configuration) from the rest.
+// Pass (exit 0) when: zero gRPC errors, zero wrong answers, descriptors flat
+// after warm-up (within --fd_slack), and, if --max_rss_growth_pct > 0, the
+// median VmRSS of the last minute at most that much above the median of the
+// first minute after --warmup.
 #include <dirent.h>
 
 #include <algorithm>
@@ -32,6 +35,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -56,6 +60,8 @@ ABSL_FLAG(absl::Duration, sample_interval, absl::Seconds(10), "VmRSS / fd sampli
 ABSL_FLAG(double, management_rate, 4, "Management operations per second during the soak");
 ABSL_FLAG(double, max_rss_growth_pct, 5, "Largest VmRSS growth after warm-up (0: report only)");
 ABSL_FLAG(int, fd_slack, 4, "Open descriptors may vary by this much after warm-up");
+ABSL_FLAG(std::string, metrics_url, "",
+          "The server's /metrics URL, to sample its memtable and cache sizes (optional)");
 
 namespace keygate::reliability {
 namespace {
@@ -73,6 +79,7 @@ struct Probe {
 struct Sample {
   double seconds = 0;  // Since the soak began.
   int64_t rss_kb = 0;
+  int64_t held_kb = -1;  // Memtables + caches; -1: unknown.
   int fds = 0;
   double qps = 0;
 };
@@ -86,6 +93,31 @@ int64_t RssKb(int pid) {
     return kb;
   }
   return -1;
+}
+
+// The sum of the server's memtable and cache gauges, from its Prometheus
+// endpoint (fetched with curl); -1 if unavailable.
+int64_t HeldKb(const std::string& metrics_url) {
+  if (metrics_url.empty()) return -1;
+  FILE* pipe = popen(absl::StrCat("curl -sf --max-time 5 '", metrics_url, "'").c_str(), "r");
+  if (pipe == nullptr) return -1;
+  double bytes = 0;
+  int found = 0;
+  char line[512];
+  while (std::fgets(line, sizeof(line), pipe) != nullptr) {
+    const absl::string_view text(line);
+    for (absl::string_view name : {"keygate_rocksdb_memtable_bytes ",
+                                   "keygate_rocksdb_block_cache_bytes ", "keygate_key_cache_bytes "}) {
+      if (!absl::StartsWith(text, name)) continue;
+      double value = 0;
+      if (absl::SimpleAtod(absl::StripAsciiWhitespace(text.substr(name.size())), &value)) {
+        bytes += value;
+        ++found;
+      }
+    }
+  }
+  const bool ok = pclose(pipe) == 0 && found == 3;
+  return ok ? static_cast<int64_t>(bytes / 1024) : -1;
 }
 
 int OpenFds(int pid) {
@@ -105,8 +137,8 @@ double Median(std::vector<double> values) {
 
 class Driver {
  public:
-  Driver(const std::string& server, int pid, std::string operator_token)
-      : pid_(pid), operator_token_(std::move(operator_token)) {
+  Driver(const std::string& server, int pid, std::string operator_token, std::string metrics_url)
+      : pid_(pid), operator_token_(std::move(operator_token)), metrics_url_(std::move(metrics_url)) {
     for (int i = 0; i < 2; ++i) {  // Two connections.
       grpc::ChannelArguments args;
       args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
@@ -243,25 +275,45 @@ class Driver {
 
     const double warm = absl::ToDoubleSeconds(warmup);
     const double end = samples_.back().seconds;
-    std::vector<double> first_rss, last_rss;
+    std::vector<double> first_rss, last_rss, first_other, last_other;
+    bool held_known = true;
     int fd_min = 1 << 30, fd_max = 0;
     for (const Sample& s : samples_) {
       if (s.seconds < warm) continue;
-      if (s.seconds <= warm + 60) first_rss.push_back(s.rss_kb);
-      if (s.seconds >= end - 60) last_rss.push_back(s.rss_kb);
+      held_known = held_known && s.held_kb >= 0;
+      const double other = static_cast<double>(s.rss_kb - std::max<int64_t>(s.held_kb, 0));
+      if (s.seconds <= warm + 60) {
+        first_rss.push_back(s.rss_kb);
+        first_other.push_back(other);
+      }
+      if (s.seconds >= end - 60) {
+        last_rss.push_back(s.rss_kb);
+        last_other.push_back(other);
+      }
       fd_min = std::min(fd_min, s.fds);
       fd_max = std::max(fd_max, s.fds);
     }
+    auto growth_pct = [](double first, double last) {
+      return first > 0 ? 100.0 * (last - first) / first : 0;
+    };
     const double first = Median(first_rss), last = Median(last_rss);
-    const double growth = first > 0 ? 100.0 * (last - first) / first : 0;
+    const double growth = growth_pct(first, last);
+    const std::string limit = max_rss_growth_pct > 0
+                                  ? absl::StrCat(" (limit ", max_rss_growth_pct, "%)")
+                                  : " (not checked)";
     std::printf(
         "memory: VmRSS median %.1f MiB in the first minute after a %.0f s warm-up, %.1f MiB "
-        "in the last minute: %+.2f%%%s\n"
-        "descriptors after warm-up: %d..%d\n",
-        first / 1024, warm, last / 1024, growth,
-        max_rss_growth_pct > 0 ? absl::StrCat(" (limit ", max_rss_growth_pct, "%)").c_str()
-                               : " (not checked)",
-        fd_min, fd_max);
+        "in the last minute: %+.2f%%%s\n",
+        first / 1024, warm, last / 1024, growth, limit.c_str());
+    if (held_known) {
+      const double first_o = Median(first_other), last_o = Median(last_other);
+      std::printf(
+          "memory: of which memtables and caches %.1f -> %.1f MiB, the rest %.1f -> %.1f MiB "
+          "(%+.2f%%)\n",
+          (first - first_o) / 1024, (last - last_o) / 1024, first_o / 1024, last_o / 1024,
+          growth_pct(first_o, last_o));
+    }
+    std::printf("descriptors after warm-up: %d..%d\n", fd_min, fd_max);
     if (max_rss_growth_pct > 0 && growth >= max_rss_growth_pct) ok = false;
     if (fd_max - fd_min > fd_slack) ok = false;
     std::printf("%s\n", ok ? "PASS" : "FAIL");
@@ -335,11 +387,13 @@ class Driver {
     Sample sample;
     sample.seconds = std::chrono::duration<double>(now - start).count();
     sample.rss_kb = RssKb(pid_);
+    sample.held_kb = HeldKb(metrics_url_);
     sample.fds = OpenFds(pid_);
     sample.qps = qps;
     samples_.push_back(sample);
-    std::printf("  t=%5.0fs  VmRSS %7.1f MiB  fds %3d  %6.0f Authorize/s  errors %llu\n",
-                sample.seconds, sample.rss_kb / 1024.0, sample.fds, qps,
+    std::printf("  t=%5.0fs  VmRSS %7.1f MiB  (memtables+caches %5.1f MiB)  fds %3d  %6.0f "
+                "Authorize/s  errors %llu\n",
+                sample.seconds, sample.rss_kb / 1024.0, sample.held_kb / 1024.0, sample.fds, qps,
                 static_cast<unsigned long long>(errors_.load() + wrong_.load() +
                                                 management_errors_.load()));
     std::fflush(stdout);
@@ -422,6 +476,7 @@ class Driver {
 
   const int pid_;
   const std::string operator_token_;
+  const std::string metrics_url_;
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::vector<std::unique_ptr<v1::Authorizer::Stub>> stubs_;
   std::unique_ptr<Client> management_;
@@ -449,7 +504,7 @@ int main(int argc, char** argv) {
                  "--operator_key_file=F [--duration=10m] ...\n");
     return 2;
   }
-  keygate::reliability::Driver driver(server, pid, token);
+  keygate::reliability::Driver driver(server, pid, token, absl::GetFlag(FLAGS_metrics_url));
   if (!driver.Setup(absl::GetFlag(FLAGS_keys))) return 1;
   const double capacity =
       driver.MeasureCapacity(absl::GetFlag(FLAGS_measure), absl::GetFlag(FLAGS_threads));
