@@ -411,9 +411,10 @@ TEST_F(HostileInputTest, ThousandConcurrentConnections) {
   EXPECT_EQ(allowed, kConnections / 2);
   EXPECT_EQ(denied, kConnections / 2);
   // Really 1,000 connections (a client and a server socket each), not a
-  // shared one.
+  // shared one. A few descriptors of the process's own (gRPC's, RocksDB's)
+  // may close between the two counts.
   const int fds_during = OpenFds();
-  EXPECT_GE(fds_during - fds_before, 2 * kConnections);
+  EXPECT_GE(fds_during - fds_before, 2 * kConnections - 16);
   std::cout << "1000 connections: " << elapsed << ", descriptors " << fds_before << " -> "
             << fds_during << std::endl;
   ExpectServing();
