@@ -22,9 +22,9 @@ size_t HeapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity()
 size_t Charge(const core::KeyRecord& r) {
   size_t bytes = sizeof(core::KeyRecord) + sizeof(SharedRecord) + 32 /* control block */ +
                  64 /* cache entry */ + r.token_hash.size();
-  for (const std::string* s : {&r.key_id, &r.team_id, &r.name, &r.display_prefix, &r.token_hash,
-                               &r.revoke_reason, &r.created_by, &r.rotated_from_key_id,
-                               &r.rotated_to_key_id}) {
+  for (const std::string* s :
+       {&r.key_id, &r.team_id, &r.name, &r.display_prefix, &r.token_hash, &r.revoke_reason,
+        &r.created_by, &r.rotated_from_key_id, &r.rotated_to_key_id}) {
     bytes += HeapBytes(*s);
   }
   bytes += r.scopes.capacity() * sizeof(core::Scope);

@@ -78,7 +78,8 @@ void AppendTimestampField(int field, absl::Time t, std::string* out) {
 // A scope's canonical text (Scope::ToString) as a repeated string element.
 void AppendScopeField(int field, const core::Scope& scope, std::string* out) {
   const absl::string_view level = core::LevelName(scope.level);
-  const size_t size = scope.resource.empty() ? level.size() : scope.resource.size() + 1 + level.size();
+  const size_t size =
+      scope.resource.empty() ? level.size() : scope.resource.size() + 1 + level.size();
   AppendTag(field, kLengthDelimited, out);
   AppendVarint(size, out);
   if (!scope.resource.empty()) {

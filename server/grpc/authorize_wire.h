@@ -15,8 +15,7 @@ namespace keygate::grpc_api {
 // Appends the serialized keygate.v1.Key of `key` as seen at `now`: the bytes
 // that parse to exactly the message ToProto(key, now, rotation_due, &msg)
 // builds (proto_convert.h; the equivalence is tested field by field).
-void AppendKeyWire(const core::KeyRecord& key, absl::Time now, bool rotation_due,
-                   std::string* out);
+void AppendKeyWire(const core::KeyRecord& key, absl::Time now, bool rotation_due, std::string* out);
 
 // Appends the serialized keygate.v1.AuthorizeResponse for `decision` and, if
 // not null, the matched `key` (with its metadata as AppendKeyWire).

@@ -66,15 +66,13 @@ absl::Status AuthorizeToWire(const service::KeyService& keys,
     return absl::InvalidArgumentError(
         absl::StrCat("required_scope: ", required.status().message()));
   }
-  absl::StatusOr<std::optional<core::Environment>> environment =
-      FromProto(request.environment());
+  absl::StatusOr<std::optional<core::Environment>> environment = FromProto(request.environment());
   if (!environment.ok()) return environment.status();
 
   absl::StatusOr<service::AuthorizeResult> decided =
       keys.Authorize(request.token(), *required, *environment, request.client_ip());
   if (!decided.ok()) {
-    core::Log(core::LogLevel::kError, "authorize_failed",
-              {{"error", decided.status().ToString()}});
+    core::Log(core::LogLevel::kError, "authorize_failed", {{"error", decided.status().ToString()}});
     return decided.status();
   }
   const core::KeyRecord* key = decided->key.get();

@@ -31,9 +31,8 @@ absl::Status AuthorizeInto(const service::KeyService& keys,
 // method: it parses the request itself and writes the response bytes
 // directly (authorize_wire.h), which clients cannot tell from the generated
 // message code. Thread-safe.
-class AuthorizerService final
-    : public keygate::v1::Authorizer::WithRawCallbackMethod_Authorize<
-          keygate::v1::Authorizer::Service> {
+class AuthorizerService final : public keygate::v1::Authorizer::WithRawCallbackMethod_Authorize<
+                                    keygate::v1::Authorizer::Service> {
  public:
   struct Options {
     // Every call parses the request and answers a fixed "allowed" without

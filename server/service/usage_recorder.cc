@@ -59,9 +59,10 @@ UsageRecorder::Shard& UsageRecorder::ThisThreadShard() {
   }
   // First record of this thread here: forget shards of recorders that are
   // gone, register a new one.
-  mine.shards.erase(std::remove_if(mine.shards.begin(), mine.shards.end(),
-                                   [](const auto& entry) { return entry.second->recorder_gone.load(); }),
-                    mine.shards.end());
+  mine.shards.erase(
+      std::remove_if(mine.shards.begin(), mine.shards.end(),
+                     [](const auto& entry) { return entry.second->recorder_gone.load(); }),
+      mine.shards.end());
   auto shard = std::make_shared<Shard>();
   {
     absl::MutexLock lock(&shards_mu_);

@@ -70,8 +70,9 @@ TEST(AuthorizeWireTest, KeyParsesToWhatToProtoBuilds) {
       AppendKeyWire(key, kNow, rotation_due, &bytes);
       keygate::v1::Key got;
       ASSERT_TRUE(got.ParseFromString(bytes));
-      EXPECT_TRUE(MessageDifferencer::Equals(got, want))
-          << "got:\n" << got.DebugString() << "want:\n" << want.DebugString();
+      EXPECT_TRUE(MessageDifferencer::Equals(got, want)) << "got:\n"
+                                                         << got.DebugString() << "want:\n"
+                                                         << want.DebugString();
       // The same bytes as the generated serializer (canonical field order).
       EXPECT_EQ(bytes, want.SerializeAsString());
     }

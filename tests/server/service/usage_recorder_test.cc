@@ -25,7 +25,8 @@ class UsageRecorderTest : public ::testing::Test {
     storage::RocksDbOptions options;
     options.path = dir_.path() + "/db";
     options.block_cache_bytes = size_t{8} << 20;
-    absl::StatusOr<std::unique_ptr<storage::KeyStore>> store = storage::OpenRocksDbKeyStore(options);
+    absl::StatusOr<std::unique_ptr<storage::KeyStore>> store =
+        storage::OpenRocksDbKeyStore(options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     // Flushes only when the test asks.
