@@ -202,17 +202,26 @@ std::string UsageClientKey(absl::string_view key_id, absl::string_view address) 
   return key;
 }
 
-std::string EncodeCounters(uint64_t allowed, uint64_t denied) {
+std::string EncodeCounters(uint64_t allowed, uint64_t denied, absl::Time last_used) {
   std::string out;
   AppendLittleEndian64(allowed, &out);
   AppendLittleEndian64(denied, &out);
+  if (last_used != absl::InfinitePast()) {
+    AppendLittleEndian64(static_cast<uint64_t>(absl::ToUnixMicros(last_used)), &out);
+  }
   return out;
 }
 
-bool DecodeCounters(absl::string_view value, uint64_t* allowed, uint64_t* denied) {
-  if (value.size() != 16) return false;
+bool DecodeCounters(absl::string_view value, uint64_t* allowed, uint64_t* denied,
+                    absl::Time* last_used) {
+  if (value.size() != 16 && value.size() != 24) return false;
   *allowed = ReadLittleEndian64(value.data());
   *denied = ReadLittleEndian64(value.data() + 8);
+  if (last_used != nullptr) {
+    *last_used = value.size() == 24 ? absl::FromUnixMicros(static_cast<int64_t>(
+                                          ReadLittleEndian64(value.data() + 16)))
+                                    : absl::InfinitePast();
+  }
   return true;
 }
 

@@ -47,8 +47,12 @@ std::string AuditKey(absl::string_view owner, const core::AuditEvent& event);
 bool AuditKeyTime(absl::string_view key, absl::Time* time);
 
 // usage: key id, NUL, then a kind byte:
-//   'd' + big-endian day number -> counters (allowed, denied: 2 x uint64 LE)
-//   'l'                          -> last use (int64 µs LE)
+//   'd' + big-endian day number -> counters (allowed, denied: 2 x uint64 LE),
+//                                   optionally followed by the last use that
+//                                   day (int64 µs LE)
+//   'l'                          -> last use (int64 µs LE); no longer
+//                                   written (the day counters carry it),
+//                                   still read from older stores
 //   'i' + client address         -> last seen (int64 µs LE)
 inline constexpr char kUsageDay = 'd';
 inline constexpr char kUsageLastUsed = 'l';
@@ -57,8 +61,12 @@ std::string UsageDayKey(absl::string_view key_id, absl::CivilDay day);
 std::string UsageLastUsedKey(absl::string_view key_id);
 std::string UsageClientKey(absl::string_view key_id, absl::string_view address);
 
-std::string EncodeCounters(uint64_t allowed, uint64_t denied);
-bool DecodeCounters(absl::string_view value, uint64_t* allowed, uint64_t* denied);
+// A day's counters; `last_used` InfinitePast: not recorded (16 bytes).
+std::string EncodeCounters(uint64_t allowed, uint64_t denied,
+                           absl::Time last_used = absl::InfinitePast());
+// Accepts both forms; `last_used` (may be null) is InfinitePast for the short.
+bool DecodeCounters(absl::string_view value, uint64_t* allowed, uint64_t* denied,
+                    absl::Time* last_used = nullptr);
 std::string EncodeMicros(absl::Time t);
 bool DecodeMicros(absl::string_view value, absl::Time* t);
 

@@ -25,9 +25,13 @@ class UsageMergeOperator final : public rocksdb::AssociativeMergeOperator {
              rocksdb::Logger* logger) const override {
     if (UsageKind(View(key)) == kUsageDay) {
       uint64_t allowed = 0, denied = 0, add_allowed = 0, add_denied = 0;
-      if (existing != nullptr && !DecodeCounters(View(*existing), &allowed, &denied)) return false;
-      if (!DecodeCounters(View(value), &add_allowed, &add_denied)) return false;
-      *new_value = EncodeCounters(allowed + add_allowed, denied + add_denied);
+      absl::Time last = absl::InfinitePast(), add_last = absl::InfinitePast();
+      if (existing != nullptr && !DecodeCounters(View(*existing), &allowed, &denied, &last)) {
+        return false;
+      }
+      if (!DecodeCounters(View(value), &add_allowed, &add_denied, &add_last)) return false;
+      *new_value =
+          EncodeCounters(allowed + add_allowed, denied + add_denied, std::max(last, add_last));
       return true;
     }
     absl::Time newer;

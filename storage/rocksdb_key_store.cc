@@ -326,18 +326,29 @@ class RocksDbKeyStore final : public KeyStore {
     return page;
   }
 
+  // One merge operand per key and day: the counters carry the last use of
+  // that day (both expire after the usage retention, so no separate last-use
+  // row is written; rows written before this are still read).
   absl::Status RecordUsage(const std::vector<core::KeyUsage>& deltas) override {
     rocksdb::WriteBatch batch;
     for (const core::KeyUsage& usage : deltas) {
+      const bool used = usage.last_used != absl::InfinitePast();
+      const absl::CivilDay last_day =
+          used ? absl::ToCivilDay(usage.last_used, absl::UTCTimeZone()) : absl::CivilDay();
+      bool last_written = false;
       for (const core::DailyUsage& day : usage.days) {
+        const bool carries_last = used && day.day == last_day;
+        last_written = last_written || carries_last;
         KEYGATE_RETURN_IF_ERROR(FromRocks(
             batch.Merge(usage_, UsageDayKey(usage.key_id, day.day),
-                        EncodeCounters(day.allowed, day.denied)),
+                        EncodeCounters(day.allowed, day.denied,
+                                       carries_last ? usage.last_used : absl::InfinitePast())),
             "batch"));
       }
-      if (usage.last_used != absl::InfinitePast()) {
+      if (used && !last_written) {  // A last use without counts of its day.
         KEYGATE_RETURN_IF_ERROR(FromRocks(
-            batch.Merge(usage_, UsageLastUsedKey(usage.key_id), EncodeMicros(usage.last_used)),
+            batch.Merge(usage_, UsageDayKey(usage.key_id, last_day),
+                        EncodeCounters(0, 0, usage.last_used)),
             "batch"));
       }
       for (const core::ClientSeen& client : usage.clients) {
@@ -366,12 +377,16 @@ class RocksDbKeyStore final : public KeyStore {
         core::DailyUsage day;
         day.day = DayFromNumber(static_cast<int64_t>(ReadBigEndian64(rest)));
         if (day.day < since) continue;
-        if (!DecodeCounters(value, &day.allowed, &day.denied)) {
+        absl::Time day_last;
+        if (!DecodeCounters(value, &day.allowed, &day.denied, &day_last)) {
           return absl::DataLossError("usage counters do not decode");
         }
+        usage.last_used = std::max(usage.last_used, day_last);
         usage.days.push_back(day);
       } else if (kind == kUsageLastUsed) {
-        if (!DecodeMicros(value, &usage.last_used)) return absl::DataLossError("bad last use");
+        absl::Time row_last;
+        if (!DecodeMicros(value, &row_last)) return absl::DataLossError("bad last use");
+        usage.last_used = std::max(usage.last_used, row_last);
       } else if (kind == kUsageClient) {
         core::ClientSeen client{std::string(rest)};
         if (!DecodeMicros(value, &client.last_seen)) return absl::DataLossError("bad last seen");
@@ -387,15 +402,29 @@ class RocksDbKeyStore final : public KeyStore {
     return usage;
   }
 
+  // The later of the last-use row and the newest day's counters.
   absl::StatusOr<absl::Time> GetLastUsed(absl::string_view key_id) const override {
+    absl::Time last = absl::InfinitePast();
     std::string value;
     const rocksdb::Status s =
         db_->Get(rocksdb::ReadOptions(), usage_, UsageLastUsedKey(key_id), &value);
-    if (s.IsNotFound()) return absl::InfinitePast();
-    KEYGATE_RETURN_IF_ERROR(FromRocks(s, "read last use"));
-    absl::Time t;
-    if (!DecodeMicros(value, &t)) return absl::DataLossError("bad last use");
-    return t;
+    if (!s.IsNotFound()) {
+      KEYGATE_RETURN_IF_ERROR(FromRocks(s, "read last use"));
+      if (!DecodeMicros(value, &last)) return absl::DataLossError("bad last use");
+    }
+    const std::string days = IndexPrefix(key_id) + kUsageDay;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), usage_));
+    it->SeekForPrev(ToSlice(days + std::string(8, '\xff')));
+    if (it->Valid() && it->key().starts_with(days)) {
+      uint64_t allowed = 0, denied = 0;
+      absl::Time day_last;
+      if (!DecodeCounters(View(it->value()), &allowed, &denied, &day_last)) {
+        return absl::DataLossError("usage counters do not decode");
+      }
+      last = std::max(last, day_last);
+    }
+    KEYGATE_RETURN_IF_ERROR(FromRocks(it->status(), "read last use"));
+    return last;
   }
 
   absl::StatusOr<std::string> GetMetadata(absl::string_view name) const override {

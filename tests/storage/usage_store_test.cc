@@ -1,0 +1,103 @@
+// RocksDbKeyStore's usage: per-day counters that carry the day's last use,
+// added up by the merge operator across writes.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/civil_time.h"
+#include "gtest/gtest.h"
+#include "storage/record_codec.h"
+#include "storage/rocksdb_key_store.h"
+#include "tests/support/test_support.h"
+
+namespace keygate::storage {
+namespace {
+
+using ::keygate::testing::TempDir;
+
+absl::Time At(int y, int m, int d, int hh, int mm) {
+  return absl::FromCivil(absl::CivilMinute(y, m, d, hh, mm), absl::UTCTimeZone());
+}
+
+core::KeyUsage Delta(absl::CivilDay day, uint64_t allowed, uint64_t denied, absl::Time last) {
+  core::KeyUsage usage;
+  usage.key_id = "key_a";
+  usage.days.push_back(core::DailyUsage{day, allowed, denied});
+  usage.last_used = last;
+  return usage;
+}
+
+class UsageStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    RocksDbOptions options;
+    options.path = dir_.path() + "/db";
+    options.block_cache_bytes = size_t{8} << 20;
+    absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  TempDir dir_;
+  std::unique_ptr<KeyStore> store_;
+};
+
+TEST_F(UsageStoreTest, CountsAddUpAndTheLatestUseWins) {
+  const absl::CivilDay day(2027, 3, 1);
+  KEYGATE_ASSERT_OK(store_->RecordUsage({Delta(day, 5, 1, At(2027, 3, 1, 10, 0))}));
+  // A flush of older uses (e.g. from a slower thread) never moves it back.
+  KEYGATE_ASSERT_OK(store_->RecordUsage({Delta(day, 2, 0, At(2027, 3, 1, 9, 0))}));
+  KEYGATE_ASSERT_OK(store_->RecordUsage({Delta(day, 1, 3, At(2027, 3, 1, 11, 0))}));
+  absl::StatusOr<core::KeyUsage> usage = store_->GetUsage("key_a", absl::CivilDay(2027, 1, 1), 10);
+  ASSERT_TRUE(usage.ok()) << usage.status();
+  ASSERT_EQ(usage->days.size(), 1u);
+  EXPECT_EQ(usage->days[0].allowed, 8u);
+  EXPECT_EQ(usage->days[0].denied, 4u);
+  EXPECT_EQ(usage->last_used, At(2027, 3, 1, 11, 0));
+  absl::StatusOr<absl::Time> last = store_->GetLastUsed("key_a");
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(*last, At(2027, 3, 1, 11, 0));
+  EXPECT_EQ(*store_->GetLastUsed("key_b"), absl::InfinitePast());
+}
+
+TEST_F(UsageStoreTest, LastUseComesFromTheNewestDayAndSurvivesReopen) {
+  core::KeyUsage across = Delta(absl::CivilDay(2027, 3, 1), 4, 0, At(2027, 3, 2, 0, 1));
+  across.days.push_back(core::DailyUsage{absl::CivilDay(2027, 3, 2), 1, 0});
+  KEYGATE_ASSERT_OK(store_->RecordUsage({across}));
+  // An older day written later does not change the last use.
+  KEYGATE_ASSERT_OK(store_->RecordUsage({Delta(absl::CivilDay(2027, 2, 27), 1, 0,
+                                               At(2027, 2, 27, 23, 0))}));
+  store_.reset();
+  SetUp();
+  absl::StatusOr<absl::Time> last = store_->GetLastUsed("key_a");
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(*last, At(2027, 3, 2, 0, 1));
+  absl::StatusOr<core::KeyUsage> usage = store_->GetUsage("key_a", absl::CivilDay(2027, 1, 1), 10);
+  ASSERT_TRUE(usage.ok()) << usage.status();
+  EXPECT_EQ(usage->days.size(), 3u);
+  EXPECT_EQ(usage->last_used, At(2027, 3, 2, 0, 1));
+}
+
+TEST_F(UsageStoreTest, ALastUseWithoutCountsIsKept) {
+  core::KeyUsage only_time;
+  only_time.key_id = "key_a";
+  only_time.last_used = At(2027, 3, 5, 8, 30);
+  KEYGATE_ASSERT_OK(store_->RecordUsage({only_time}));
+  EXPECT_EQ(*store_->GetLastUsed("key_a"), At(2027, 3, 5, 8, 30));
+}
+
+TEST(UsageCodecTest, CountersWithAndWithoutTheLastUse) {
+  uint64_t allowed = 0, denied = 0;
+  absl::Time last;
+  ASSERT_TRUE(DecodeCounters(EncodeCounters(7, 9), &allowed, &denied, &last));
+  EXPECT_EQ(allowed, 7u);
+  EXPECT_EQ(denied, 9u);
+  EXPECT_EQ(last, absl::InfinitePast());
+  const absl::Time t = absl::FromUnixMicros(1'800'000'000'123'456);
+  ASSERT_TRUE(DecodeCounters(EncodeCounters(1, 2, t), &allowed, &denied, &last));
+  EXPECT_EQ(last, t);
+  EXPECT_FALSE(DecodeCounters(std::string(20, 'x'), &allowed, &denied, &last));
+}
+
+}  // namespace
+}  // namespace keygate::storage
