@@ -27,6 +27,7 @@
 #include "server/envoy/authorization_service.h"
 #include "server/grpc/keygate_server.h"
 #include "server/metrics/server_metrics.h"
+#include "server/process/memory_release.h"
 #include "server/service/key_service.h"
 #include "storage/rocksdb_key_store.h"
 
@@ -102,6 +103,9 @@ ABSL_FLAG(bool, accept_data_loss, false,
 ABSL_FLAG(bool, verify_store, false,
           "Verify the checksum of every block of the store, print the result and exit "
           "(the server must not be running on the same data_dir)");
+ABSL_FLAG(HumanDuration, memory_release_interval, {absl::Seconds(10)},
+          "How often freed heap memory is returned to the kernel, so that the resident size "
+          "stays flat under steady load (0: never)");
 ABSL_FLAG(bool, authorize_noop, false,
           "Benchmark baseline only: Authorize answers a fixed 'allowed' without checking "
           "anything. Never use in production");
@@ -118,7 +122,7 @@ constexpr const char* kFlagNames[] = {
     "tls_client_ca_file", "tls_reload_interval", "authorize_log_sample_rate", "verify_store",
     "authorize_noop",  "envoy_route_scopes_file", "envoy_realm", "envoy_keep_authorization_header",
     "auth_failure_burst", "auth_failure_refill", "backup_dir", "restore_backup",
-    "accept_data_loss"};
+    "accept_data_loss", "memory_release_interval"};
 
 // Applies KEYGATE_<FLAG> environment variables; the command line, parsed
 // afterwards, overrides them.
@@ -327,6 +331,12 @@ int Run() {
              {"mtls", !config.tls_client_ca_file.empty()},
              {"data_dir", data_dir}});
 
+  std::unique_ptr<process::PeriodicMemoryRelease> memory_release;
+  if (const absl::Duration every = absl::GetFlag(FLAGS_memory_release_interval).value;
+      every > absl::ZeroDuration()) {
+    memory_release = std::make_unique<process::PeriodicMemoryRelease>(every);
+  }
+
   const int signal_number = WaitForSignal(absl::InfiniteDuration());
   const absl::Duration delay = absl::GetFlag(FLAGS_shutdown_delay).value;
   core::Log(core::LogLevel::kInfo, "shutdown_started",
@@ -352,6 +362,7 @@ int main(int argc, char** argv) {
   // Abseil's mutex deadlock detection (on in Debian's build) costs on every
   // lock; our lock order is simple and covered by TSan runs.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  keygate::process::LimitMallocArenas();
   // Block the shutdown signals before any thread starts, so that every thread
   // inherits the mask and only the waits in Run() receive them.
   sigset_t signals;
