@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
-#include <atomic>
 #include <filesystem>
 #include <optional>
 #include <utility>
@@ -19,8 +19,8 @@
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/listener.h"
-#include "rocksdb/statistics.h"
 #include "rocksdb/options.h"
+#include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/backup_engine.h"
 #include "rocksdb/write_batch.h"
@@ -49,8 +49,8 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.IsNotFound()) return absl::NotFoundError(message);
   if (s.IsNoSpace()) return absl::ResourceExhaustedError(message);
   if (s.IsCorruption()) return absl::DataLossError(message);
-  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() ||
-      s.IsIncomplete() || s.IsShutdownInProgress() || s.IsAborted()) {
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() || s.IsIncomplete() ||
+      s.IsShutdownInProgress() || s.IsAborted()) {
     return absl::UnavailableError(message);
   }
   return absl::InternalError(message);
@@ -88,8 +88,8 @@ absl::string_view View(const rocksdb::Slice& s) { return absl::string_view(s.dat
 // under `prefix`.
 absl::Status DecodePageToken(absl::string_view token, absl::string_view prefix,
                              std::string* start_after) {
-  if (!token.empty() &&
-      (!absl::WebSafeBase64Unescape(token, start_after) || !absl::StartsWith(*start_after, prefix))) {
+  if (!token.empty() && (!absl::WebSafeBase64Unescape(token, start_after) ||
+                         !absl::StartsWith(*start_after, prefix))) {
     return absl::InvalidArgumentError("page_token is not valid for this query");
   }
   return absl::OkStatus();
@@ -198,8 +198,7 @@ class RocksDbKeyStore final : public KeyStore {
     if (core::SharedKeyRecord cached = records_.Lookup(token_hash)) return cached;
     const uint64_t ticket = records_.BeginFill(token_hash);
     rocksdb::PinnableSlice value;
-    const rocksdb::Status s =
-        db_->Get(rocksdb::ReadOptions(), keys_, ToSlice(token_hash), &value);
+    const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys_, ToSlice(token_hash), &value);
     if (s.IsNotFound()) return absl::NotFoundError("no key has this token");
     KEYGATE_RETURN_IF_ERROR(ReadStatus(s, "key lookup"));
     KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord record, Decoded(DecodeKeyRecord(View(value))));
@@ -238,8 +237,8 @@ class RocksDbKeyStore final : public KeyStore {
   absl::StatusOr<core::KeyRecord> Update(
       absl::string_view key_id, const std::function<absl::Status(core::KeyRecord&)>& mutate,
       const UpdateExtras& extras) override {
-    absl::MutexLock lock(&update_locks_[absl::Hash<absl::string_view>()(key_id) %
-                                        update_locks_.size()]);
+    absl::MutexLock lock(
+        &update_locks_[absl::Hash<absl::string_view>()(key_id) % update_locks_.size()]);
     KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord record, Get(key_id));
     const core::KeyRecord before = record;
     KEYGATE_RETURN_IF_ERROR(mutate(record));
@@ -330,8 +329,17 @@ class RocksDbKeyStore final : public KeyStore {
   // that day (both expire after the usage retention, so no separate last-use
   // row is written; rows written before this are still read).
   absl::Status RecordUsage(const std::vector<core::KeyUsage>& deltas) override {
+    // In key order, the batch reaches the memtable's skip list in order, which
+    // it inserts next to the previous entry instead of searching from the top.
+    std::vector<const core::KeyUsage*> in_order;
+    in_order.reserve(deltas.size());
+    for (const core::KeyUsage& usage : deltas) in_order.push_back(&usage);
+    std::sort(
+        in_order.begin(), in_order.end(),
+        [](const core::KeyUsage* a, const core::KeyUsage* b) { return a->key_id < b->key_id; });
     rocksdb::WriteBatch batch;
-    for (const core::KeyUsage& usage : deltas) {
+    for (const core::KeyUsage* next : in_order) {
+      const core::KeyUsage& usage = *next;
       const bool used = usage.last_used != absl::InfinitePast();
       const absl::CivilDay last_day =
           used ? absl::ToCivilDay(usage.last_used, absl::UTCTimeZone()) : absl::CivilDay();
@@ -346,16 +354,15 @@ class RocksDbKeyStore final : public KeyStore {
             "batch"));
       }
       if (used && !last_written) {  // A last use without counts of its day.
-        KEYGATE_RETURN_IF_ERROR(FromRocks(
-            batch.Merge(usage_, UsageDayKey(usage.key_id, last_day),
-                        EncodeCounters(0, 0, usage.last_used)),
-            "batch"));
+        KEYGATE_RETURN_IF_ERROR(FromRocks(batch.Merge(usage_, UsageDayKey(usage.key_id, last_day),
+                                                      EncodeCounters(0, 0, usage.last_used)),
+                                          "batch"));
       }
       for (const core::ClientSeen& client : usage.clients) {
-        KEYGATE_RETURN_IF_ERROR(FromRocks(
-            batch.Merge(usage_, UsageClientKey(usage.key_id, client.address),
-                        EncodeMicros(client.last_seen)),
-            "batch"));
+        KEYGATE_RETURN_IF_ERROR(
+            FromRocks(batch.Merge(usage_, UsageClientKey(usage.key_id, client.address),
+                                  EncodeMicros(client.last_seen)),
+                      "batch"));
       }
     }
     return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "record usage");
@@ -507,10 +514,10 @@ class RocksDbKeyStore final : public KeyStore {
   absl::StatusOr<BackupInfo> CreateBackup(const std::string& backup_dir) override {
     absl::MutexLock lock(&backup_mu_);
     rocksdb::BackupEngine* raw = nullptr;
-    KEYGATE_RETURN_IF_ERROR(FromRocks(
-        rocksdb::BackupEngine::Open(rocksdb::BackupEngineOptions(backup_dir),
-                                    rocksdb::Env::Default(), &raw),
-        absl::StrCat("open backup dir ", backup_dir)));
+    KEYGATE_RETURN_IF_ERROR(
+        FromRocks(rocksdb::BackupEngine::Open(rocksdb::BackupEngineOptions(backup_dir),
+                                              rocksdb::Env::Default(), &raw),
+                  absl::StrCat("open backup dir ", backup_dir)));
     std::unique_ptr<rocksdb::BackupEngine> engine(raw);
     rocksdb::CreateBackupOptions options;
     options.flush_before_backup = true;  // Acknowledged writes are in the files.
@@ -552,10 +559,9 @@ class RocksDbKeyStore final : public KeyStore {
 
   // Puts `record` and its indexes (with their purge time) into `batch`.
   absl::Status PutRecord(const core::KeyRecord& record, rocksdb::WriteBatch* batch) const {
-    const std::string index_value =
-        IndexValue(record.token_hash, PurgeAfter(record, retention_));
-    KEYGATE_RETURN_IF_ERROR(FromRocks(
-        batch->Put(keys_, ToSlice(record.token_hash), EncodeKeyRecord(record)), "batch"));
+    const std::string index_value = IndexValue(record.token_hash, PurgeAfter(record, retention_));
+    KEYGATE_RETURN_IF_ERROR(
+        FromRocks(batch->Put(keys_, ToSlice(record.token_hash), EncodeKeyRecord(record)), "batch"));
     KEYGATE_RETURN_IF_ERROR(
         FromRocks(batch->Put(key_ids_, ToSlice(record.key_id), index_value), "batch"));
     if (!record.team_id.empty()) {
@@ -696,10 +702,10 @@ absl::StatusOr<BackupInfo> RestoreRocksDbBackup(const std::string& backup_dir, u
     return absl::UnavailableError(absl::StrCat("cannot create ", db_path, ": ", error.message()));
   }
   rocksdb::BackupEngineReadOnly* raw = nullptr;
-  KEYGATE_RETURN_IF_ERROR(FromRocks(
-      rocksdb::BackupEngineReadOnly::Open(rocksdb::BackupEngineOptions(backup_dir),
-                                          rocksdb::Env::Default(), &raw),
-      absl::StrCat("open backup dir ", backup_dir)));
+  KEYGATE_RETURN_IF_ERROR(
+      FromRocks(rocksdb::BackupEngineReadOnly::Open(rocksdb::BackupEngineOptions(backup_dir),
+                                                    rocksdb::Env::Default(), &raw),
+                absl::StrCat("open backup dir ", backup_dir)));
   std::unique_ptr<rocksdb::BackupEngineReadOnly> engine(raw);
   if (backup_id == 0) {
     std::vector<rocksdb::BackupInfo> backups;
@@ -709,13 +715,14 @@ absl::StatusOr<BackupInfo> RestoreRocksDbBackup(const std::string& backup_dir, u
   }
   rocksdb::BackupInfo info;
   const rocksdb::Status found = engine->GetBackupInfo(backup_id, &info);
-  if (!found.ok()) return absl::NotFoundError(absl::StrCat("no backup ", backup_id, " in ", backup_dir));
+  if (!found.ok())
+    return absl::NotFoundError(absl::StrCat("no backup ", backup_id, " in ", backup_dir));
   KEYGATE_RETURN_IF_ERROR(
       FromRocks(engine->VerifyBackup(backup_id, /*verify_with_checksum=*/true), "verify backup"));
   // The restored store is legitimately older than any floor left here.
   KEYGATE_RETURN_IF_ERROR(RemoveSequenceFloor(db_path));
-  KEYGATE_RETURN_IF_ERROR(FromRocks(engine->RestoreDBFromBackup(backup_id, db_path, db_path),
-                                    "restore backup"));
+  KEYGATE_RETURN_IF_ERROR(
+      FromRocks(engine->RestoreDBFromBackup(backup_id, db_path, db_path), "restore backup"));
   return BackupInfo{info.backup_id, absl::FromUnixSeconds(info.timestamp), info.size,
                     info.number_files};
 }
@@ -769,6 +776,17 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   // the process by that much. A small one is flushed (and its merges
   // collapsed) early.
   usage.write_buffer_size = size_t{2} << 20;
+  // Usage keys start with random key ids, so every flushed file overlaps the
+  // whole family and a leveled L0 compaction rewrites all of it. Usage is read
+  // only by GetKeyUsage: tiered (universal) compaction merges files of similar
+  // size instead, and its small counters are not worth compressing.
+  usage.compaction_style = rocksdb::kCompactionStyleUniversal;
+  usage.compression = rocksdb::kNoCompression;
+  usage.memtable_prefix_bloom_size_ratio = 0;  // Never read by point lookups.
+  usage.memtable_whole_key_filtering = false;
+  usage.level0_file_num_compaction_trigger = 8;
+  usage.level0_slowdown_writes_trigger = 48;
+  usage.level0_stop_writes_trigger = 64;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, FamilyOptions(cache, nullptr)},
       {kKeysFamily, keys},
@@ -796,8 +814,7 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
 
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  const rocksdb::Status s =
-      rocksdb::DB::Open(db_options, options.path, families, &handles, &raw);
+  const rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, families, &handles, &raw);
   if (!s.ok()) return OpenError(s, options.path);
   std::unique_ptr<rocksdb::DB> db(raw);
   // Everything up to this sequence number is durable now: recovery flushes
@@ -816,9 +833,9 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
                {"message", "serving an older state: repeat the lost changes (revocations first)"}});
   }
   RecordSequenceFloor(options.path, sequence);
-  return std::unique_ptr<KeyStore>(
-      new RocksDbKeyStore(std::move(db), std::move(handles),
-                          std::move(retention), std::move(errors), db_options.statistics, options));
+  return std::unique_ptr<KeyStore>(new RocksDbKeyStore(std::move(db), std::move(handles),
+                                                       std::move(retention), std::move(errors),
+                                                       db_options.statistics, options));
 }
 
 }  // namespace keygate::storage
