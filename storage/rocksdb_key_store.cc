@@ -776,17 +776,11 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   // the process by that much. A small one is flushed (and its merges
   // collapsed) early.
   usage.write_buffer_size = size_t{2} << 20;
-  // Usage keys start with random key ids, so every flushed file overlaps the
-  // whole family and a leveled L0 compaction rewrites all of it. Usage is read
-  // only by GetKeyUsage: tiered (universal) compaction merges files of similar
-  // size instead, and its small counters are not worth compressing.
-  usage.compaction_style = rocksdb::kCompactionStyleUniversal;
+  // Usage counters are small and barely compress; compaction rewrites them
+  // often (random key ids: each flushed file overlaps the whole family).
   usage.compression = rocksdb::kNoCompression;
   usage.memtable_prefix_bloom_size_ratio = 0;  // Never read by point lookups.
   usage.memtable_whole_key_filtering = false;
-  usage.level0_file_num_compaction_trigger = 8;
-  usage.level0_slowdown_writes_trigger = 48;
-  usage.level0_stop_writes_trigger = 64;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, FamilyOptions(cache, nullptr)},
       {kKeysFamily, keys},
