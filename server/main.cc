@@ -104,8 +104,8 @@ ABSL_FLAG(bool, verify_store, false,
           "Verify the checksum of every block of the store, print the result and exit "
           "(the server must not be running on the same data_dir)");
 ABSL_FLAG(HumanDuration, memory_release_interval, {absl::Seconds(10)},
-          "How often freed heap memory is returned to the kernel, so that the resident size "
-          "stays flat under steady load (0: never)");
+          "How often heap memory freed inside malloc's arenas is returned to the kernel "
+          "(0: never)");
 ABSL_FLAG(bool, authorize_noop, false,
           "Benchmark baseline only: Authorize answers a fixed 'allowed' without checking "
           "anything. Never use in production");

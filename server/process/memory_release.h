@@ -1,11 +1,11 @@
 // Keeps a long-running server's resident memory flat under glibc malloc.
 //
-// Under steady load, gRPC and RocksDB allocate and free on many threads. glibc
-// gives threads that meet on a malloc lock arenas of their own (up to 8 per
-// core) and returns freed pages inside an arena to the kernel only when they
-// are at its top, so the process grows slowly while its live heap stays flat
-// (docs/reliability.md, soak). Both parts here are no-ops on other C
-// libraries.
+// gRPC and RocksDB allocate and free on many threads. glibc gives threads
+// that meet on a malloc lock arenas of their own (up to 8 per core) and
+// returns freed pages inside an arena to the kernel only when they are at its
+// top, so freed memory stays resident (2.2 MiB of a 36 MiB heap after a
+// 150 s soak; docs/reliability.md, "Soak"). Both parts here are no-ops on
+// other C libraries.
 #ifndef KEYGATE_SERVER_PROCESS_MEMORY_RELEASE_H_
 #define KEYGATE_SERVER_PROCESS_MEMORY_RELEASE_H_
 
