@@ -1,27 +1,56 @@
 #include "storage/record_cache.h"
 
+#include <cstring>
+#include <deque>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
-#include "rocksdb/cache.h"
-#include "rocksdb/slice.h"
+#include "absl/synchronization/mutex.h"
 
 namespace keygate::storage {
 namespace {
 
 using SharedRecord = std::shared_ptr<const core::KeyRecord>;
 
-rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+constexpr size_t kHashBytes = 32;
+constexpr size_t kMaxShards = 64;             // Lookups from all threads rarely meet.
+constexpr size_t kMinShardBytes = 256 << 10;  // Small caches get fewer shards.
+
+// A 32-byte token hash as the table's key: stored, compared and hashed inline
+// (no heap string to chase on a lookup).
+struct HashKey {
+  uint64_t words[kHashBytes / sizeof(uint64_t)];
+
+  explicit HashKey(absl::string_view token_hash) {
+    std::memcpy(words, token_hash.data(), kHashBytes);
+  }
+  friend bool operator==(const HashKey& a, const HashKey& b) {
+    return std::memcmp(a.words, b.words, kHashBytes) == 0;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const HashKey& key) {
+    return H::combine(std::move(h), key.words[0], key.words[1], key.words[2], key.words[3]);
+  }
+};
+
+struct Slot {
+  SharedRecord record;
+  size_t charge = 0;
+  bool referenced = false;  // Set by a hit; cleared when the CLOCK hand passes.
+};
 
 // Heap bytes of a string beyond the object itself (0 while it fits inline).
 size_t HeapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
 
-// What an entry costs: the record with its strings, the shared_ptr control
-// block, and RocksDB's entry with its copy of the 32-byte key.
+// What an entry costs: the record with its control block and heap strings,
+// and its share of the table (key and slot at a typical load) and the ring.
 size_t Charge(const core::KeyRecord& r) {
-  size_t bytes = sizeof(core::KeyRecord) + sizeof(SharedRecord) + 32 /* control block */ +
-                 64 /* cache entry */ + r.token_hash.size();
+  size_t bytes = sizeof(core::KeyRecord) + 16 /* control block */ +
+                 2 * (sizeof(HashKey) + sizeof(Slot)) /* table */ + sizeof(HashKey) /* ring */;
   for (const std::string* s :
        {&r.key_id, &r.team_id, &r.name, &r.display_prefix, &r.token_hash, &r.revoke_reason,
         &r.created_by, &r.rotated_from_key_id, &r.rotated_to_key_id}) {
@@ -32,65 +61,148 @@ size_t Charge(const core::KeyRecord& r) {
   return bytes;
 }
 
-void DeleteEntry(const rocksdb::Slice& /*key*/, void* value) {
-  delete static_cast<SharedRecord*>(value);
-}
-
 }  // namespace
+
+// One lock guards a shard's table, its CLOCK ring and its change counters
+// (the tickets of the coherence contract). Records that leave the table are
+// released after the lock, so a reader never waits for their destructor.
+class alignas(64) RecordCache::Shard {
+ public:
+  void set_capacity(size_t capacity) { capacity_ = capacity; }
+
+  SharedRecord Lookup(const HashKey& key) {
+    absl::MutexLock lock(&mu_);
+    auto it = table_.find(key);
+    if (it == table_.end()) return nullptr;
+    it->second.referenced = true;
+    return it->second.record;
+  }
+
+  uint64_t generation() {
+    absl::MutexLock lock(&mu_);
+    return generation_;
+  }
+
+  void Fill(uint64_t ticket, const HashKey& key, const SharedRecord& record) {
+    std::vector<SharedRecord> evicted;  // Destroyed after the lock is released.
+    const size_t charge = Charge(*record);
+    absl::MutexLock lock(&mu_);
+    // A change opened or closed since the ticket, or one still open, may
+    // have raced with the read.
+    if (generation_ != ticket || open_changes_ != 0) return;
+    auto [it, inserted] = table_.try_emplace(key);
+    if (!inserted) return;  // A fill of the same generation got here first.
+    it->second.record = record;
+    it->second.charge = charge;
+    usage_ += charge;
+    ring_.push_back(key);
+    EvictWhileOverCapacity(&evicted);
+  }
+
+  // Opens (`delta` 1) or closes (-1) a change of `key`: either way fills
+  // with earlier tickets are refused, and `key` is dropped.
+  void Change(const HashKey& key, int delta) {
+    SharedRecord dropped;  // Destroyed after the lock is released.
+    absl::MutexLock lock(&mu_);
+    ++generation_;
+    open_changes_ += delta;
+    auto it = table_.find(key);
+    if (it == table_.end()) return;
+    usage_ -= it->second.charge;
+    dropped = std::move(it->second.record);
+    table_.erase(it);
+    // The ring keeps the key until the hand reaches it; rebuild the ring when
+    // such leftovers could outnumber the entries.
+    if (ring_.size() > 2 * table_.size() + 64) {
+      ring_.clear();
+      for (const auto& entry : table_) ring_.push_back(entry.first);
+    }
+  }
+
+  size_t usage() {
+    absl::MutexLock lock(&mu_);
+    return usage_;
+  }
+
+ private:
+  // CLOCK as a ring of keys in insertion order: the hand takes the oldest; a
+  // referenced entry loses its mark and goes to the back, an unreferenced one
+  // is evicted. The last entry always stays, so one large record still caches.
+  void EvictWhileOverCapacity(std::vector<SharedRecord>* evicted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    while (usage_ > capacity_ && table_.size() > 1 && !ring_.empty()) {
+      const HashKey key = ring_.front();
+      ring_.pop_front();
+      auto it = table_.find(key);
+      if (it == table_.end()) continue;  // Invalidated since it was queued.
+      if (it->second.referenced) {
+        it->second.referenced = false;
+        ring_.push_back(key);
+        continue;
+      }
+      usage_ -= it->second.charge;
+      evicted->push_back(std::move(it->second.record));
+      table_.erase(it);
+    }
+  }
+
+  absl::Mutex mu_;
+  size_t capacity_ = 0;
+  size_t usage_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // Bumped when a change opens or closes.
+  int open_changes_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::flat_hash_map<HashKey, Slot> table_ ABSL_GUARDED_BY(mu_);
+  std::deque<HashKey> ring_ ABSL_GUARDED_BY(mu_);
+};
 
 RecordCache::RecordCache(size_t capacity_bytes) {
   if (capacity_bytes == 0) return;
-  rocksdb::LRUCacheOptions options;
-  options.capacity = capacity_bytes;
-  options.num_shard_bits = 6;  // 64 shards: lookups from all threads rarely meet.
-  options.strict_capacity_limit = false;
-  options.high_pri_pool_ratio = 0;
-  cache_ = rocksdb::NewLRUCache(options);
+  shard_count_ = 1;
+  while (shard_count_ < kMaxShards && capacity_bytes / (2 * shard_count_) >= kMinShardBytes) {
+    shard_count_ *= 2;
+  }
+  shards_ = std::make_unique<Shard[]>(shard_count_);
+  for (size_t i = 0; i < shard_count_; ++i) shards_[i].set_capacity(capacity_bytes / shard_count_);
 }
 
 RecordCache::~RecordCache() = default;
 
-RecordCache::Stripe& RecordCache::StripeOf(absl::string_view token_hash) const {
-  return stripes_[absl::Hash<absl::string_view>()(token_hash) % stripes_.size()];
+RecordCache::Shard* RecordCache::ShardFor(absl::string_view token_hash) const {
+  if (shard_count_ == 0 || token_hash.size() != kHashBytes) return nullptr;
+  return &shards_[absl::Hash<absl::string_view>()(token_hash) & (shard_count_ - 1)];
 }
 
 SharedRecord RecordCache::Lookup(absl::string_view token_hash) const {
-  if (cache_ == nullptr) return nullptr;
-  rocksdb::Cache::Handle* handle = cache_->Lookup(ToSlice(token_hash));
-  if (handle == nullptr) return nullptr;
-  SharedRecord record = *static_cast<SharedRecord*>(cache_->Value(handle));
-  cache_->Release(handle);
-  return record;
+  Shard* shard = ShardFor(token_hash);
+  return shard == nullptr ? nullptr : shard->Lookup(HashKey(token_hash));
 }
 
 uint64_t RecordCache::BeginFill(absl::string_view token_hash) const {
-  if (cache_ == nullptr) return 0;
-  Stripe& stripe = StripeOf(token_hash);
-  absl::MutexLock lock(&stripe.mu);
-  return stripe.generation;
+  Shard* shard = ShardFor(token_hash);
+  return shard == nullptr ? 0 : shard->generation();
 }
 
-void RecordCache::Fill(uint64_t ticket, SharedRecord record) {
-  if (cache_ == nullptr || record == nullptr) return;
-  const std::string& token_hash = record->token_hash;
-  Stripe& stripe = StripeOf(token_hash);
-  absl::MutexLock lock(&stripe.mu);
-  if (stripe.generation != ticket) return;  // Changed since it was read.
-  const size_t charge = Charge(*record);
-  auto* value = new SharedRecord(std::move(record));
-  // Never fails without strict_capacity_limit; on failure the deleter has
-  // already freed `value`.
-  cache_->Insert(ToSlice(token_hash), value, charge, &DeleteEntry).PermitUncheckedError();
+SharedRecord RecordCache::Fill(uint64_t ticket, core::KeyRecord record) {
+  auto shared = std::make_shared<const core::KeyRecord>(std::move(record));
+  if (Shard* shard = ShardFor(shared->token_hash)) {
+    shard->Fill(ticket, HashKey(shared->token_hash), shared);
+  }
+  return shared;
 }
 
-void RecordCache::Invalidate(absl::string_view token_hash) {
-  if (cache_ == nullptr) return;
-  Stripe& stripe = StripeOf(token_hash);
-  absl::MutexLock lock(&stripe.mu);
-  ++stripe.generation;
-  cache_->Erase(ToSlice(token_hash));
+RecordCache::Change::Change(RecordCache* cache, absl::string_view token_hash)
+    : shard_(cache->ShardFor(token_hash)), token_hash_(token_hash) {
+  if (shard_ != nullptr) shard_->Change(HashKey(token_hash_), +1);
 }
 
-size_t RecordCache::usage_bytes() const { return cache_ == nullptr ? 0 : cache_->GetUsage(); }
+RecordCache::Change::~Change() {
+  if (shard_ != nullptr) shard_->Change(HashKey(token_hash_), -1);
+}
+
+size_t RecordCache::usage_bytes() const {
+  size_t total = 0;
+  for (size_t i = 0; i < shard_count_; ++i) total += shards_[i].usage();
+  return total;
+}
 
 }  // namespace keygate::storage

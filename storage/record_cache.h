@@ -4,38 +4,41 @@
 #ifndef KEYGATE_STORAGE_RECORD_CACHE_H_
 #define KEYGATE_STORAGE_RECORD_CACHE_H_
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "server/core/key_record.h"
-
-namespace rocksdb {
-class Cache;
-}
 
 namespace keygate::storage {
 
-// A bounded LRU map from token hash to an immutable decoded record.
+// A bounded map from token hash to an immutable decoded record, evicting by
+// CLOCK (second chance): a hit only marks its entry, so it touches the
+// shard's lock, one table slot and the record, and writes no list links.
 //
-// Coherence contract: the owner stores changes first and then calls
-// Invalidate() for the changed hash before it acknowledges the change. A
-// reader that misses takes a ticket (BeginFill) *before* reading the store
-// and offers what it read to Fill() with that ticket; Fill() drops the record
-// if the hash was invalidated since the ticket was taken. So a record read
-// before a change can never be cached after that change's Invalidate(), and
-// the next Lookup after an acknowledged change never returns the old record.
+// Coherence contract: every change of a stored record is bracketed by a
+// Change scope, opened before the write and closed after it (whether it
+// succeeded or not) and before the change is acknowledged. A reader that
+// misses takes a ticket (BeginFill) *before* reading the store and offers what
+// it read to Fill() with that ticket. Fill() drops the record if a change of
+// its shard opened or closed since the ticket was taken, or is still open. So
+// only a record read while no change was in flight is cached, two fills of
+// one hash always carry the same version, and the next Lookup after an
+// acknowledged change never returns the old record: readers never go back in
+// time.
 //
 // Only records that exist are cached (no negative entries: unknown tokens
-// cannot fill the cache). Thread-safe.
+// cannot fill the cache), and only under 32-byte hashes (TokenHasher's
+// output); any other hash always misses. Thread-safe.
 class RecordCache {
+ private:
+  class Shard;  // A lock, a hash table, a CLOCK ring and the change counters.
+
  public:
-  // `capacity_bytes` bounds the records' approximate heap size; 0 disables
-  // the cache (Lookup always misses, Fill does nothing).
+  // `capacity_bytes` bounds the entries' approximate heap size; 0 disables
+  // the cache (Lookup always misses, Fill caches nothing).
   explicit RecordCache(size_t capacity_bytes);
   ~RecordCache();
 
@@ -49,26 +52,33 @@ class RecordCache {
   // this call.
   uint64_t BeginFill(absl::string_view token_hash) const;
 
-  // Caches `record` under its token hash unless that hash was invalidated
-  // after `ticket` was taken.
-  void Fill(uint64_t ticket, std::shared_ptr<const core::KeyRecord> record);
+  // Caches `record` under its token hash unless a change of its shard was in
+  // flight since `ticket` was taken, and returns it shared either way.
+  std::shared_ptr<const core::KeyRecord> Fill(uint64_t ticket, core::KeyRecord record);
 
-  // Drops `token_hash` and refuses fills with earlier tickets.
-  void Invalidate(absl::string_view token_hash);
+  // Brackets one change of the record stored under a token hash (see the
+  // coherence contract): drops the hash when opened and again when closed.
+  class Change {
+   public:
+    Change(RecordCache* cache, absl::string_view token_hash);
+    ~Change();
+    Change(const Change&) = delete;
+    Change& operator=(const Change&) = delete;
+
+   private:
+    Shard* const shard_;  // Null if the hash cannot be cached.
+    const std::string token_hash_;
+  };
 
   // Approximate bytes held.
   size_t usage_bytes() const;
 
  private:
-  // Fills and invalidations of one hash serialise on one of these stripes.
-  struct alignas(64) Stripe {
-    absl::Mutex mu;
-    uint64_t generation ABSL_GUARDED_BY(mu) = 0;
-  };
-  Stripe& StripeOf(absl::string_view token_hash) const;
+  // The shard of `token_hash`, or null if it cannot be cached.
+  Shard* ShardFor(absl::string_view token_hash) const;
 
-  std::shared_ptr<rocksdb::Cache> cache_;  // Null when disabled.
-  mutable std::array<Stripe, 64> stripes_;
+  size_t shard_count_ = 0;  // A power of two; 0 when disabled.
+  std::unique_ptr<Shard[]> shards_;
 };
 
 }  // namespace keygate::storage

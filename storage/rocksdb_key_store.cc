@@ -202,9 +202,7 @@ class RocksDbKeyStore final : public KeyStore {
     if (s.IsNotFound()) return absl::NotFoundError("no key has this token");
     KEYGATE_RETURN_IF_ERROR(ReadStatus(s, "key lookup"));
     KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord record, Decoded(DecodeKeyRecord(View(value))));
-    auto shared = std::make_shared<const core::KeyRecord>(std::move(record));
-    records_.Fill(ticket, shared);
-    return shared;
+    return records_.Fill(ticket, std::move(record));
   }
 
   absl::StatusOr<core::KeyRecord> Get(absl::string_view key_id) const override {
@@ -253,8 +251,10 @@ class RocksDbKeyStore final : public KeyStore {
       KEYGATE_RETURN_IF_ERROR(PutRecord(*extras.create, &batch));
     }
     if (extras.audit != nullptr) KEYGATE_RETURN_IF_ERROR(PutAudit(*extras.audit, &batch));
-    KEYGATE_RETURN_IF_ERROR(FromRocks(db_->Write(sync_write_, &batch), "update key"));
-    records_.Invalidate(record.token_hash);
+    {
+      RecordCache::Change change(&records_, record.token_hash);
+      KEYGATE_RETURN_IF_ERROR(FromRocks(db_->Write(sync_write_, &batch), "update key"));
+    }
     return record;
   }
 
@@ -621,7 +621,7 @@ class RocksDbKeyStore final : public KeyStore {
   absl::Mutex backup_mu_;
   // Serialise read-modify-write of one key; striped by key id.
   std::array<absl::Mutex, 64> update_locks_;
-  // Decoded records for FindByTokenHash; Update invalidates after writing.
+  // Decoded records for FindByTokenHash; Update's write is a Change of them.
   mutable RecordCache records_;
 };
 

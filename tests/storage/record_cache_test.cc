@@ -3,21 +3,29 @@
 #include <memory>
 #include <string>
 
-#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 
 namespace keygate::storage {
 namespace {
 
-core::SharedKeyRecord Record(const std::string& hash, const std::string& name) {
-  auto record = std::make_shared<core::KeyRecord>();
-  record->token_hash = hash;
-  record->key_id = "key_" + name;
-  record->name = name;
+core::KeyRecord Record(const std::string& hash, const std::string& name) {
+  core::KeyRecord record;
+  record.token_hash = hash;
+  record.key_id = "key_" + name;
+  record.name = name;
   return record;
 }
 
 const std::string kHash(32, 'h');
+
+// A change with nothing written: drops `hash` and refuses older tickets.
+void Invalidate(RecordCache& cache, const std::string& hash) {
+  RecordCache::Change change(&cache, hash);
+}
+
+// A distinct 32-byte hash per number.
+std::string HashOf(int i) { return absl::StrFormat("%032d", i); }
 
 TEST(RecordCacheTest, FillThenLookup) {
   RecordCache cache(1 << 20);
@@ -32,7 +40,7 @@ TEST(RecordCacheTest, FillThenLookup) {
 TEST(RecordCacheTest, InvalidateDropsTheEntry) {
   RecordCache cache(1 << 20);
   cache.Fill(cache.BeginFill(kHash), Record(kHash, "a"));
-  cache.Invalidate(kHash);
+  Invalidate(cache, kHash);
   EXPECT_EQ(cache.Lookup(kHash), nullptr);
 }
 
@@ -41,7 +49,7 @@ TEST(RecordCacheTest, InvalidateDropsTheEntry) {
 TEST(RecordCacheTest, FillWithATicketFromBeforeAnInvalidationIsDropped) {
   RecordCache cache(1 << 20);
   const uint64_t stale_ticket = cache.BeginFill(kHash);
-  cache.Invalidate(kHash);
+  Invalidate(cache, kHash);
   cache.Fill(stale_ticket, Record(kHash, "old"));
   EXPECT_EQ(cache.Lookup(kHash), nullptr);
 
@@ -50,34 +58,104 @@ TEST(RecordCacheTest, FillWithATicketFromBeforeAnInvalidationIsDropped) {
   EXPECT_EQ(cache.Lookup(kHash)->name, "new");
 }
 
+// While a change is open the store may answer with the old or the new
+// record, so nothing read then is cached, even with a ticket from then.
+TEST(RecordCacheTest, FillsDuringAnOpenChangeAreDropped) {
+  RecordCache cache(1 << 20);
+  {
+    RecordCache::Change change(&cache, kHash);
+    cache.Fill(cache.BeginFill(kHash), Record(kHash, "either"));
+    EXPECT_EQ(cache.Lookup(kHash), nullptr);
+  }
+  EXPECT_EQ(cache.Lookup(kHash), nullptr);
+  cache.Fill(cache.BeginFill(kHash), Record(kHash, "after"));
+  ASSERT_NE(cache.Lookup(kHash), nullptr);
+  EXPECT_EQ(cache.Lookup(kHash)->name, "after");
+}
+
 TEST(RecordCacheTest, ARecordHandedOutOutlivesItsEviction) {
   RecordCache cache(1 << 20);
   cache.Fill(cache.BeginFill(kHash), Record(kHash, "a"));
   const core::SharedKeyRecord held = cache.Lookup(kHash);
-  cache.Invalidate(kHash);
+  Invalidate(cache, kHash);
   ASSERT_NE(held, nullptr);
   EXPECT_EQ(held->name, "a");
+}
+
+TEST(RecordCacheTest, ARecordHandedOutOutlivesTheCache) {
+  core::SharedKeyRecord held;
+  {
+    RecordCache cache(1 << 20);
+    cache.Fill(cache.BeginFill(kHash), Record(kHash, "a"));
+    held = cache.Lookup(kHash);
+  }
+  ASSERT_NE(held, nullptr);
+  EXPECT_EQ(held->name, "a");
+}
+
+TEST(RecordCacheTest, FillReturnsTheRecordEvenWhenItIsNotCached) {
+  RecordCache cache(1 << 20);
+  const uint64_t stale_ticket = cache.BeginFill(kHash);
+  Invalidate(cache, kHash);
+  const core::SharedKeyRecord returned = cache.Fill(stale_ticket, Record(kHash, "old"));
+  ASSERT_NE(returned, nullptr);
+  EXPECT_EQ(returned->name, "old");
+
+  RecordCache disabled(0);
+  EXPECT_EQ(disabled.Fill(0, Record(kHash, "a"))->name, "a");
 }
 
 TEST(RecordCacheTest, StaysWithinItsCapacity) {
   constexpr size_t kCapacity = 64 << 10;
   RecordCache cache(kCapacity);
   for (int i = 0; i < 10000; ++i) {
-    const std::string hash = absl::StrCat(std::string(24, 'h'), i);
-    cache.Fill(cache.BeginFill(hash), Record(hash, absl::StrCat("name-", i)));
+    cache.Fill(cache.BeginFill(HashOf(i)), Record(HashOf(i), absl::StrFormat("name-%d", i)));
   }
   EXPECT_GT(cache.usage_bytes(), 0u);
   EXPECT_LE(cache.usage_bytes(), kCapacity);
   // The most recent entry is still there; the first was evicted.
-  EXPECT_NE(cache.Lookup(absl::StrCat(std::string(24, 'h'), 9999)), nullptr);
-  EXPECT_EQ(cache.Lookup(absl::StrCat(std::string(24, 'h'), 0)), nullptr);
+  EXPECT_NE(cache.Lookup(HashOf(9999)), nullptr);
+  EXPECT_EQ(cache.Lookup(HashOf(0)), nullptr);
+}
+
+// CLOCK: an entry that is hit between passes of the hand is never evicted,
+// while entries filled after it and never hit are.
+TEST(RecordCacheTest, AnEntryInUseSurvivesEviction) {
+  RecordCache cache(64 << 10);
+  cache.Fill(cache.BeginFill(HashOf(0)), Record(HashOf(0), "hot"));
+  for (int i = 1; i < 2000; ++i) {
+    ASSERT_NE(cache.Lookup(HashOf(0)), nullptr) << "evicted before fill " << i;
+    cache.Fill(cache.BeginFill(HashOf(i)), Record(HashOf(i), "cold"));
+  }
+  EXPECT_EQ(cache.Lookup(HashOf(1)), nullptr);
+}
+
+TEST(RecordCacheTest, OnlyTokenHashSizedKeysAreCached) {
+  RecordCache cache(1 << 20);
+  const std::string short_hash(16, 's');
+  EXPECT_EQ(cache.Fill(cache.BeginFill(short_hash), Record(short_hash, "a"))->name, "a");
+  EXPECT_EQ(cache.Lookup(short_hash), nullptr);
+  EXPECT_EQ(cache.usage_bytes(), 0u);
+}
+
+// Each invalidation leaves its key in the CLOCK ring; the ring is rebuilt
+// before the leftovers pile up, and the cache keeps working.
+TEST(RecordCacheTest, ManyInvalidationsLeaveNothingBehind) {
+  RecordCache cache(1 << 20);
+  for (int round = 0; round < 10000; ++round) {
+    cache.Fill(cache.BeginFill(kHash), Record(kHash, absl::StrFormat("%d", round)));
+    ASSERT_EQ(cache.Lookup(kHash)->name, absl::StrFormat("%d", round));
+    Invalidate(cache, kHash);
+  }
+  EXPECT_EQ(cache.Lookup(kHash), nullptr);
+  EXPECT_EQ(cache.usage_bytes(), 0u);
 }
 
 TEST(RecordCacheTest, ZeroCapacityCachesNothing) {
   RecordCache cache(0);
   cache.Fill(cache.BeginFill(kHash), Record(kHash, "a"));
   EXPECT_EQ(cache.Lookup(kHash), nullptr);
-  cache.Invalidate(kHash);
+  Invalidate(cache, kHash);
   EXPECT_EQ(cache.usage_bytes(), 0u);
 }
 
