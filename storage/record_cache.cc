@@ -124,6 +124,11 @@ class alignas(64) RecordCache::Shard {
     return usage_;
   }
 
+  void AppendRecords(std::vector<SharedRecord>* out) {
+    absl::MutexLock lock(&mu_);
+    for (const auto& entry : table_) out->push_back(entry.second.record);
+  }
+
  private:
   // CLOCK as a ring of keys in insertion order: the hand takes the oldest; a
   // referenced entry loses its mark and goes to the back, an unreferenced one
@@ -197,6 +202,12 @@ RecordCache::Change::Change(RecordCache* cache, absl::string_view token_hash)
 
 RecordCache::Change::~Change() {
   if (shard_ != nullptr) shard_->Change(HashKey(token_hash_), -1);
+}
+
+std::vector<SharedRecord> RecordCache::Records() const {
+  std::vector<SharedRecord> records;
+  for (size_t i = 0; i < shard_count_; ++i) shards_[i].AppendRecords(&records);
+  return records;
 }
 
 size_t RecordCache::usage_bytes() const {

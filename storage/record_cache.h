@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "server/core/key_record.h"
@@ -69,6 +70,9 @@ class RecordCache {
     Shard* const shard_;  // Null if the hash cannot be cached.
     const std::string token_hash_;
   };
+
+  // Every cached record, e.g. to save them (see cache_snapshot.h).
+  std::vector<std::shared_ptr<const core::KeyRecord>> Records() const;
 
   // Approximate bytes held.
   size_t usage_bytes() const;

@@ -15,6 +15,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
@@ -26,6 +28,7 @@
 #include "rocksdb/write_batch.h"
 #include "server/core/log.h"
 #include "server/core/status_macros.h"
+#include "storage/cache_snapshot.h"
 #include "storage/record_cache.h"
 #include "storage/record_codec.h"
 #include "storage/retention.h"
@@ -187,9 +190,33 @@ class RocksDbKeyStore final : public KeyStore {
     const rocksdb::SequenceNumber sequence = db_->GetLatestSequenceNumber();
     rocksdb::FlushOptions flush;
     flush.wait = true;
-    if (db_->Flush(flush, handles_).ok()) RecordSequenceFloor(path_, sequence);
+    if (db_->Flush(flush, handles_).ok()) {
+      RecordSequenceFloor(path_, sequence);
+      SaveCacheSnapshot(sequence);
+    }
     for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close().PermitUncheckedError();
+  }
+
+  // Fills the key cache from the snapshot saved when the store last closed,
+  // if the database is still exactly as it was then (at `sequence`).
+  void LoadCacheSnapshot(uint64_t sequence) {
+    const absl::Time start = absl::Now();
+    absl::StatusOr<std::vector<core::KeyRecord>> records =
+        TakeCacheSnapshot(path_, {Identity(), sequence});
+    if (!records.ok()) {
+      core::Log(core::LogLevel::kWarning, "key_cache_snapshot_ignored",
+                {{"error", records.status().ToString()}});
+      return;
+    }
+    if (records->empty()) return;
+    const size_t count = records->size();
+    // Nothing else runs yet, so no change can race with these fills.
+    for (core::KeyRecord& record : *records) {
+      records_.Fill(records_.BeginFill(record.token_hash), std::move(record));
+    }
+    core::Log(core::LogLevel::kInfo, "key_cache_loaded",
+              {{"records", count}, {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
   }
 
   // storage::KeyStore
@@ -531,6 +558,24 @@ class RocksDbKeyStore final : public KeyStore {
   }
 
  private:
+  std::string Identity() const {
+    std::string identity;
+    if (!db_->GetDbIdentity(identity).ok()) identity.clear();
+    return identity;
+  }
+
+  // Saves the key cache for the next open (see cache_snapshot.h); called
+  // once everything up to `sequence` is flushed.
+  void SaveCacheSnapshot(uint64_t sequence) const {
+    const std::vector<core::SharedKeyRecord> records = records_.Records();
+    if (records.empty()) return;
+    const absl::Status saved = WriteCacheSnapshot(path_, {Identity(), sequence}, records);
+    if (!saved.ok()) {
+      core::Log(core::LogLevel::kWarning, "key_cache_snapshot_not_written",
+                {{"error", saved.ToString()}});
+    }
+  }
+
   // Converts a read status, remembering corruption for Health().
   absl::Status ReadStatus(const rocksdb::Status& s, absl::string_view what) const {
     if (s.IsCorruption()) corruption_seen_.store(true);
@@ -827,9 +872,11 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
                {"message", "serving an older state: repeat the lost changes (revocations first)"}});
   }
   RecordSequenceFloor(options.path, sequence);
-  return std::unique_ptr<KeyStore>(new RocksDbKeyStore(std::move(db), std::move(handles),
-                                                       std::move(retention), std::move(errors),
-                                                       db_options.statistics, options));
+  auto store = std::make_unique<RocksDbKeyStore>(std::move(db), std::move(handles),
+                                                 std::move(retention), std::move(errors),
+                                                 db_options.statistics, options);
+  if (options.record_cache_bytes > 0) store->LoadCacheSnapshot(sequence);
+  return std::unique_ptr<KeyStore>(std::move(store));
 }
 
 }  // namespace keygate::storage

@@ -1,6 +1,7 @@
 #include "storage/rocksdb_key_store.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <atomic>
 #include <memory>
 #include <set>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/cache_snapshot.h"
 #include "storage/key_store.h"
 #include "tests/storage/key_record_testing.h"
 #include "tests/support/test_support.h"
@@ -275,6 +277,52 @@ TEST_F(RocksDbKeyStoreTest, LookupAfterUpdateNeverAnswersTheCachedOlderRecord) {
 
 // Readers racing with updates: each reader sees names that never go back, and
 // after each Update returns, a lookup sees at least that update.
+// A restarted store answers the keys it had cached from memory at once: the
+// cache is saved at the close and loaded at the open.
+TEST_F(RocksDbKeyStoreTest, KeyCacheSurvivesAReopen) {
+  const core::KeyRecord a = CreateKey("team-a", kBase, "a");
+  const core::KeyRecord b = CreateKey("team-a", kBase, "b");
+  ASSERT_TRUE(FindRecord(*store_, a.token_hash).ok());
+  ASSERT_TRUE(FindRecord(*store_, b.token_hash).ok());
+  const uint64_t cached = store_->Stats().key_cache_bytes;
+  ASSERT_GT(cached, 0u);
+
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(store_->Stats().key_cache_bytes, cached);  // Before any lookup.
+  absl::StatusOr<core::KeyRecord> found = FindRecord(*store_, a.token_hash);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ExpectSameRecord(*found, a);
+  // Used once: a crash now must not bring the snapshot back.
+  EXPECT_FALSE(std::filesystem::exists(CacheSnapshotPath(Options().path)));
+}
+
+// A snapshot from before a change (here a revocation made while the cache
+// was off, so no newer snapshot replaced it) is stale and never loaded.
+TEST_F(RocksDbKeyStoreTest, KeyCacheSnapshotOfAnOlderStateIsIgnored) {
+  const core::KeyRecord key = CreateKey("team-a", kBase, "a");
+  ASSERT_TRUE(FindRecord(*store_, key.token_hash).ok());
+  store_.reset();  // Saves the snapshot with the key active.
+  ASSERT_TRUE(std::filesystem::exists(CacheSnapshotPath(Options().path)));
+
+  RocksDbOptions uncached = Options();
+  uncached.record_cache_bytes = 0;  // Neither loads nor saves a snapshot.
+  {
+    absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(uncached);
+    ASSERT_TRUE(store.ok()) << store.status();
+    ASSERT_TRUE((*store)->Update(key.key_id, [](core::KeyRecord& r) {
+      r.revoke_time = kBase;
+      return absl::OkStatus();
+    }).ok());
+  }
+  ASSERT_TRUE(std::filesystem::exists(CacheSnapshotPath(Options().path)));
+
+  ASSERT_NO_FATAL_FAILURE(Open());
+  EXPECT_EQ(store_->Stats().key_cache_bytes, 0u);
+  absl::StatusOr<core::KeyRecord> found = FindRecord(*store_, key.token_hash);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->revoke_time, kBase);
+}
+
 TEST_F(RocksDbKeyStoreTest, ConcurrentLookupsNeverGoBackInTime) {
   core::KeyRecord record = MakeRecord("team-a", kBase);
   record.name = "0";
