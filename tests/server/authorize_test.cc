@@ -163,10 +163,17 @@ TEST_F(AuthorizeTest, RestartKeepsEveryKeyAndRevocation) {
   for (int i = 0; i < 20; ++i) {
     keys.push_back(MustCreate(i % 2 ? "acme" : "globex", {i % 3 ? "read" : "flows:write"}));
   }
+  // Every key is in the key cache when it is revoked and when the server
+  // stops, so the restart also loads the saved cache.
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(MustAuthorize(keys[i].token(), i % 3 ? "read" : "flows:write").allowed()) << i;
+  }
   for (int i = 0; i < 20; i += 4) {
     keygate::v1::RevokeKeyRequest revoke;
     revoke.set_key_id(keys[i].key().key_id());
     ASSERT_TRUE(Operator().RevokeKey(revoke).ok());
+    EXPECT_EQ(MustAuthorize(keys[i].token(), i % 3 ? "read" : "flows:write").reason(),
+              keygate::v1::REASON_REVOKED);
   }
   Restart();
   for (int i = 0; i < 20; ++i) {
