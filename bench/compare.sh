@@ -9,7 +9,8 @@
 # Each round runs every variant once, starting from a different one each
 # round (AB, BA, ...), each on a fresh server pinned to CPU 0 with
 # keygate-bench pinned to CPU 1 (2 s warm-up, 5 s measured, seed = round).
-# A variant named cold* starts without the saved key cache. Prints one line
+# A variant named cold* starts without the saved key cache. The block cache is
+# $CACHE_MB (256) MiB; a build that warms it is measured once it is warm. Prints one line
 # per run: round, variant, calls/s, server CPU-us per call. Stores come from
 # BUILD_DIR/bench/stores/1m (bench/run.sh builds it); BUILD_DIR is $BUILD
 # (default: build). ONE_TOKEN=1 sends the store's first token only, with no
@@ -36,9 +37,12 @@ run_variant() {  # run_variant ROUND NAME BIN_DIR FLAGS
   [[ $name == cold* ]] && rm -f "$STORE/db/keygate_key_cache"
   # shellcheck disable=SC2086  # FLAGS is a space-separated flag list.
   taskset -c 0 "$bin/keygate-server" --listen=127.0.0.1:0 --data_dir="$STORE" \
-    --block_cache_mb=128 --shutdown_grace=1s --shutdown_delay=0s $flags 2>"$log" &
+    --block_cache_mb="${CACHE_MB:-256}" --shutdown_grace=1s --shutdown_delay=0s $flags 2>"$log" &
   pid=$!
-  until grep -q '"event":"server_started"' "$log"; do
+  local ready='"event":"server_started"'
+  "$bin/keygate-server" --helpfull 2>&1 | grep -q -- --warm_block_cache \
+    && [[ $flags != *--warm_block_cache=false* ]] && ready='"event":"block_cache_warmed"'
+  until grep -q "$ready" "$log"; do
     kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
     sleep 0.02
   done

@@ -17,7 +17,10 @@
 #
 # Environment: BENCH_ROUNDS, BENCH_WARMUP, BENCH_DURATION (e.g. 15s),
 # BENCH_CHANNELS (4), BENCH_OUTSTANDING (64), BENCH_CLIENT_THREADS (1),
-# BENCH_BLOCK_CACHE_MB (128), BENCH_10M=0 (full mode without the 10M store),
+# BENCH_BLOCK_CACHE_MB_1M (256) and BENCH_BLOCK_CACHE_MB_10M (2048): block
+# caches that hold the store's keys family (~190 B per key), which the server
+# reads into the cache after start; every load run starts once that is done
+# (block_cache_warmed), i.e. measures a warm server. BENCH_10M=0 (full mode without the 10M store),
 # BENCH_SECTIONS (full mode: a subset of "load_1m one_token load_10m pingpong micro creates").
 set -euo pipefail
 
@@ -34,7 +37,8 @@ CLIENT_CPU=${BENCH_CLIENT_CPU:-1}
 CHANNELS=${BENCH_CHANNELS:-4}
 OUTSTANDING=${BENCH_OUTSTANDING:-64}
 CLIENT_THREADS=${BENCH_CLIENT_THREADS:-1}
-CACHE_MB=${BENCH_BLOCK_CACHE_MB:-128}
+declare -A CACHE_MB=([10k]=128 [1m]=${BENCH_BLOCK_CACHE_MB_1M:-256}
+                    [10m]=${BENCH_BLOCK_CACHE_MB_10M:-2048})
 if [[ $MODE == quick ]]; then
   ROUNDS=${BENCH_ROUNDS:-5} WARMUP=${BENCH_WARMUP:-1s} DURATION=${BENCH_DURATION:-3s}
 else
@@ -88,16 +92,17 @@ stop_server() {
 }
 trap stop_server EXIT
 
-# start_server LOG DATA_DIR [FLAGS...]: starts keygate-server on a free port,
-# pinned; sets SERVER_PID, PORT and READY_MS (start to "server_started").
+# start_server LOG DATA_DIR CACHE_MB [FLAGS...]: starts keygate-server on a
+# free port, pinned; sets SERVER_PID, PORT and READY_MS (start to
+# "server_started"), then waits until the block cache is warm.
 start_server() {
-  local log=$1 dir=$2
-  shift 2
+  local log=$1 dir=$2 cache_mb=$3
+  shift 3
   local t0
   : >"$log"
   t0=$(date +%s%N)
   taskset -c "$SERVER_CPU" "$BIN/keygate-server" --listen=127.0.0.1:0 --data_dir="$dir" \
-    --block_cache_mb="$CACHE_MB" "${STOP_FLAGS[@]}" "$@" 2>"$log" &
+    --block_cache_mb="$cache_mb" "${STOP_FLAGS[@]}" "$@" 2>"$log" &
   SERVER_PID=$!
   until grep -q '"event":"server_started"' "$log"; do
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; SERVER_PID=""; die "server exited"; }
@@ -106,6 +111,13 @@ start_server() {
   done
   READY_MS=$((($(date +%s%N) - t0) / 1000000))
   PORT=$(sed -nE 's/.*"event":"server_started".*"port":([0-9]+).*/\1/p' "$log")
+  if grep -q -- '--warm_block_cache' <<<"$HELP"; then
+    until grep -q '"event":"block_cache_warmed"' "$log"; do
+      kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; SERVER_PID=""; die "server exited"; }
+      (($(date +%s%N) - t0 < 300000000000)) || die "block cache not warm after 300 s"
+      sleep 0.05
+    done
+  fi
   "$BIN/keygate-bench" --target="127.0.0.1:$PORT" --probe || die "server does not answer"
 }
 
@@ -140,7 +152,7 @@ rotate() {
       local v=${variants[$(((r + j) % k))]}
       local tag=$section-$v-$r
       # shellcheck disable=SC2086  # VARIANT_FLAGS holds zero or one flag.
-      start_server "$OUT/logs/server-$tag.log" "$store" ${VARIANT_FLAGS[$v]}
+      start_server "$OUT/logs/server-$tag.log" "$store" "${CACHE_MB[$2]}" ${VARIANT_FLAGS[$v]}
       local json
       json=$(taskset -c "$CLIENT_CPU" "$BIN/keygate-bench" --target="127.0.0.1:$PORT" \
         --tokens="$tokens/tokens.txt" --revoked="$tokens/revoked.txt" \
@@ -172,7 +184,7 @@ one_token() {
 creates() {
   local dir=$OUT/tmp/create c r
   rm -rf "$dir"
-  start_server "$OUT/logs/server-create.log" "$dir"
+  start_server "$OUT/logs/server-create.log" "$dir" 128
   for c in 1 8 32; do
     for ((r = 0; r < 3; r++)); do
       local order=(create raw) v
@@ -222,6 +234,7 @@ else
     ((WITH_10M)) && micro_stores+=,10m=$STORES/10m
     note "in-process decision path (keygate-microbench)"
     taskset -c "$SERVER_CPU" "$BIN/keygate-microbench" --stores="$micro_stores" \
+      --block_cache_mb="${CACHE_MB[10m]}" \
       --benchmark_min_time=2 --benchmark_format=json --benchmark_out="$OUT/microbench.json" \
       --benchmark_out_format=json >/dev/null 2>"$OUT/logs/microbench.log" \
       || { cat "$OUT/logs/microbench.log" >&2; die "keygate-microbench failed"; }
@@ -230,8 +243,8 @@ else
 fi
 
 python3 "$HERE/report.py" --mode="$MODE" --runs="$RUNS" --microbench="$OUT/microbench.json" \
-  --out="$OUT/results.json" --metrics_flag="$HAS_METRICS" --block_cache_mb="$CACHE_MB" \
+  --out="$OUT/results.json" --metrics_flag="$HAS_METRICS" --block_cache_mb_10m="${CACHE_MB[10m]}" \
   --cpu_model="$(sed -nE 's/^model name\s*: //p' /proc/cpuinfo | head -1)" --nproc="$(nproc)" \
   --commit="$(git -C "$HERE/.." rev-parse HEAD 2>/dev/null || echo unknown)" \
   --load="$START_LOAD $(cut -d' ' -f1 /proc/loadavg)" --seconds=$((SECONDS - T0)) \
-  --settings="channels=$CHANNELS outstanding=$OUTSTANDING client_threads=$CLIENT_THREADS warmup=$WARMUP duration=$DURATION rounds=$ROUNDS"
+  --settings="block_cache_mb=1m:${CACHE_MB[1m]},10m:${CACHE_MB[10m]} channels=$CHANNELS outstanding=$OUTSTANDING client_threads=$CLIENT_THREADS warmup=$WARMUP duration=$DURATION rounds=$ROUNDS"

@@ -43,6 +43,9 @@ ABSL_FLAG(std::string, pepper_file, "",
           "Secret for hashing tokens (>= 32 bytes); generated (mode 0600) if missing. "
           "Default: <data_dir>/pepper");
 ABSL_FLAG(int, block_cache_mb, 128, "RocksDB block cache size in MiB");
+ABSL_FLAG(bool, warm_block_cache, true,
+          "After start, read the keys into the block cache in the background (up to 90% of "
+          "--block_cache_mb), so that first lookups do not wait on random disk reads");
 ABSL_FLAG(int, key_cache_mb, 64,
           "Decoded keys kept in memory for Authorize, in MiB (0: read RocksDB every time)");
 ABSL_FLAG(int, management_threads, 64,
@@ -115,7 +118,7 @@ namespace {
 
 constexpr const char* kFlagNames[] = {
     "listen",          "data_dir",          "bootstrap_key_file",   "key_prefix",
-    "pepper_file",     "block_cache_mb",    "key_cache_mb",  "management_threads",   "reflection",
+    "pepper_file",     "block_cache_mb",    "warm_block_cache", "key_cache_mb",  "management_threads",   "reflection",
     "log_level",       "shutdown_delay",    "shutdown_grace",       "max_key_ttl",
     "rotation_period", "audit_retention",   "usage_monitoring",     "usage_flush_interval",
     "metrics_listen",  "key_count_interval", "tls_cert_file",       "tls_key_file",
@@ -226,6 +229,7 @@ int Run() {
   store_options.path = data_dir + "/db";
   store_options.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
   store_options.record_cache_bytes = size_t(absl::GetFlag(FLAGS_key_cache_mb)) << 20;
+  store_options.warm_block_cache = absl::GetFlag(FLAGS_warm_block_cache);
   store_options.retention = absl::GetFlag(FLAGS_audit_retention).value;
   store_options.statistics = !absl::GetFlag(FLAGS_metrics_listen).empty();
   store_options.accept_data_loss = absl::GetFlag(FLAGS_accept_data_loss);

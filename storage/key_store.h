@@ -58,6 +58,8 @@ struct StoreStats {
   uint64_t memtable_bytes = 0;
   uint64_t block_cache_bytes = 0;
   uint64_t key_cache_bytes = 0;
+  // Whether the keys family is still being read into the block cache.
+  bool warming_block_cache = false;
 };
 
 // A backup of the store.

@@ -28,6 +28,7 @@
 #include "rocksdb/write_batch.h"
 #include "server/core/log.h"
 #include "server/core/status_macros.h"
+#include "storage/block_cache_warmer.h"
 #include "storage/cache_snapshot.h"
 #include "storage/record_cache.h"
 #include "storage/record_codec.h"
@@ -160,7 +161,8 @@ class RocksDbKeyStore final : public KeyStore {
   RocksDbKeyStore(std::unique_ptr<rocksdb::DB> db,
                   std::vector<rocksdb::ColumnFamilyHandle*> handles,
                   std::unique_ptr<Retention> retention, std::shared_ptr<ErrorListener> errors,
-                  std::shared_ptr<rocksdb::Statistics> statistics, const RocksDbOptions& options)
+                  std::shared_ptr<rocksdb::Statistics> statistics,
+                  std::shared_ptr<rocksdb::Cache> block_cache, const RocksDbOptions& options)
       : handles_(std::move(handles)),
         retention_filters_(std::move(retention)),
         errors_(std::move(errors)),
@@ -180,9 +182,13 @@ class RocksDbKeyStore final : public KeyStore {
       if (name == kMetaFamily) meta_ = h;
     }
     sync_write_.sync = true;
+    if (options.warm_block_cache) {
+      warmer_ = std::make_unique<BlockCacheWarmer>(db_.get(), keys_, std::move(block_cache));
+    }
   }
 
   ~RocksDbKeyStore() override {
+    warmer_.reset();  // Stops its read before the database closes.
     // Flushing now makes the next start quick (no WAL to replay). Failure
     // (e.g. a full disk) is harmless: the WAL still holds everything. After
     // a successful flush every write up to `sequence` is in synced SST files
@@ -531,6 +537,7 @@ class RocksDbKeyStore final : public KeyStore {
     // One cache shared by every family.
     db_->GetIntProperty(keys_, rocksdb::DB::Properties::kBlockCacheUsage, &stats.block_cache_bytes);
     stats.key_cache_bytes = records_.usage_bytes();
+    stats.warming_block_cache = warmer_ != nullptr && warmer_->warming();
     return stats;
   }
 
@@ -668,6 +675,7 @@ class RocksDbKeyStore final : public KeyStore {
   std::array<absl::Mutex, 64> update_locks_;
   // Decoded records for FindByTokenHash; Update's write is a Change of them.
   mutable RecordCache records_;
+  std::unique_ptr<BlockCacheWarmer> warmer_;
 };
 
 rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,
@@ -874,7 +882,7 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   RecordSequenceFloor(options.path, sequence);
   auto store = std::make_unique<RocksDbKeyStore>(std::move(db), std::move(handles),
                                                  std::move(retention), std::move(errors),
-                                                 db_options.statistics, options);
+                                                 db_options.statistics, cache, options);
   if (options.record_cache_bytes > 0) store->LoadCacheSnapshot(sequence);
   return std::unique_ptr<KeyStore>(std::move(store));
 }

@@ -21,6 +21,9 @@ struct RocksDbOptions {
   // Decoded records kept in memory for FindByTokenHash (see record_cache.h);
   // 0: none, every lookup reads RocksDB.
   size_t record_cache_bytes = size_t{64} << 20;
+  // Read the keys family into the block cache in the background after
+  // opening (block_cache_warmer.h), up to 90% of the cache.
+  bool warm_block_cache = true;
   // How long revoked/expired keys and audit events are kept.
   absl::Duration retention = absl::Hours(24 * 400);
   // How long usage data is kept.

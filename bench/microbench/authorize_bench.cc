@@ -22,6 +22,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "bench/common/latency_histogram.h"
 #include "bench/common/token_list.h"
 #include "bench/common/zipf.h"
@@ -37,7 +38,8 @@
 
 ABSL_FLAG(std::vector<std::string>, stores, {},
           "NAME=DIR,... stores made by keygate-preload (e.g. 10k=build/bench/stores/10k)");
-ABSL_FLAG(int, block_cache_mb, 128, "Block cache of each store (the server's default)");
+ABSL_FLAG(int, block_cache_mb, 2048,
+          "Block cache of each store: enough for the keys of 10M (warm: all in memory)");
 ABSL_FLAG(int64_t, warmup_ops, 1000000, "Authorize calls per store before measuring");
 ABSL_FLAG(double, zipf_s, 1.0, "Zipf exponent of the token popularity");
 
@@ -77,6 +79,7 @@ absl::StatusOr<std::unique_ptr<Fixture>> OpenFixture(const std::string& name,
   options.path = dir + "/db";
   options.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
   KEYGATE_ASSIGN_OR_RETURN(f->store, storage::OpenRocksDbKeyStore(options));
+  while (f->store->Stats().warming_block_cache) absl::SleepFor(absl::Milliseconds(50));
   KEYGATE_ASSIGN_OR_RETURN(core::TokenFormat format, core::TokenFormat::Create("fs"));
   f->service = std::make_unique<service::KeyService>(std::move(format), std::move(service_hasher),
                                                      f->store.get(), &core::Clock::Real());

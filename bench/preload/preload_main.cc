@@ -148,6 +148,7 @@ absl::Status Run() {
 
   storage::RocksDbOptions options;
   options.path = dir + "/db";
+  options.warm_block_cache = false;  // Only writes.
   KEYGATE_ASSIGN_OR_RETURN(std::unique_ptr<storage::KeyStore> store,
                            storage::OpenRocksDbKeyStore(options));
   // Records the pepper's fingerprint, exactly as the server would.

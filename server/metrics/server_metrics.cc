@@ -70,6 +70,9 @@ class ServerMetrics::StoreCollectable final : public prometheus::Collectable {
                         static_cast<double>(stats.memtable_bytes)));
     out.push_back(Gauge("keygate_rocksdb_block_cache_bytes", "Bytes in the RocksDB block cache",
                         static_cast<double>(stats.block_cache_bytes)));
+    out.push_back(Gauge("keygate_block_cache_warming",
+                        "1 while the keys are being read into the block cache after start",
+                        stats.warming_block_cache ? 1 : 0));
     out.push_back(Gauge("keygate_key_cache_bytes", "Bytes in the decoded-key cache (--key_cache_mb)",
                         static_cast<double>(stats.key_cache_bytes)));
     if (sources_.usage_flush_lag) {

@@ -11,6 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "storage/cache_snapshot.h"
@@ -294,6 +295,59 @@ TEST_F(RocksDbKeyStoreTest, KeyCacheSurvivesAReopen) {
   ExpectSameRecord(*found, a);
   // Used once: a crash now must not bring the snapshot back.
   EXPECT_FALSE(std::filesystem::exists(CacheSnapshotPath(Options().path)));
+}
+
+// Opens a store of `count` keys (flushed to table files) with the block
+// cache warmed or not, and returns the block cache misses that looking up
+// every key caused once warming had finished.
+uint64_t MissesOfFirstLookups(RocksDbOptions options, int count, bool warm) {
+  std::vector<core::KeyRecord> records;
+  for (int i = 0; i < count; ++i) {
+    records.push_back(MakeRecord("team-a", kBase + absl::Seconds(i), absl::StrCat("k", i)));
+  }
+  {
+    absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
+    EXPECT_TRUE(store.ok()) << store.status();
+    EXPECT_TRUE((*store)->BulkCreate(records).ok());
+  }  // Closing flushes everything into table files.
+  options.statistics = true;
+  options.record_cache_bytes = 0;  // Every lookup reads RocksDB.
+  options.warm_block_cache = warm;
+  absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
+  EXPECT_TRUE(store.ok()) << store.status();
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while ((*store)->Stats().warming_block_cache && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_FALSE((*store)->Stats().warming_block_cache);
+  const StoreStats before = (*store)->Stats();
+  for (const core::KeyRecord& record : records) {
+    EXPECT_TRUE((*store)->FindByTokenHash(record.token_hash).ok());
+  }
+  const StoreStats after = (*store)->Stats();
+  EXPECT_GT(after.block_cache_hits + after.block_cache_misses,
+            before.block_cache_hits + before.block_cache_misses);
+  return after.block_cache_misses - before.block_cache_misses;
+}
+
+TEST_F(RocksDbKeyStoreTest, WarmedBlockCacheServesFirstLookupsWithoutDiskReads) {
+  store_.reset();
+  EXPECT_EQ(MissesOfFirstLookups(Options(), 5000, /*warm=*/true), 0u);
+}
+
+// The control for the test above: without warming, first lookups miss.
+TEST_F(RocksDbKeyStoreTest, ColdBlockCacheMissesOnFirstLookups) {
+  store_.reset();
+  EXPECT_GT(MissesOfFirstLookups(Options(), 5000, /*warm=*/false), 0u);
+}
+
+// A family larger than the cache: warming stops at 90% of the capacity
+// rather than evicting what it loaded, and it ends.
+TEST_F(RocksDbKeyStoreTest, WarmingStopsBeforeTheCacheOverflows) {
+  store_.reset();
+  RocksDbOptions options = Options();
+  options.block_cache_bytes = size_t{256} << 10;
+  EXPECT_GT(MissesOfFirstLookups(options, 5000, /*warm=*/true), 0u);
 }
 
 // A snapshot from before a change (here a revocation made while the cache
