@@ -17,7 +17,7 @@
 #
 # Environment: BENCH_ROUNDS, BENCH_WARMUP, BENCH_DURATION (e.g. 15s),
 # BENCH_CHANNELS (4), BENCH_OUTSTANDING (64), BENCH_CLIENT_THREADS (1),
-# BENCH_BLOCK_CACHE_MB_1M (256) and BENCH_BLOCK_CACHE_MB_10M (2048): block
+# BENCH_BLOCK_CACHE_MB_1M (256) and BENCH_BLOCK_CACHE_MB_10M (2304): block
 # caches that hold the store's keys family (~190 B per key), which the server
 # reads into the cache after start; every load run starts once that is done
 # (block_cache_warmed), i.e. measures a warm server. BENCH_10M=0 (full mode without the 10M store),
@@ -38,7 +38,7 @@ CHANNELS=${BENCH_CHANNELS:-4}
 OUTSTANDING=${BENCH_OUTSTANDING:-64}
 CLIENT_THREADS=${BENCH_CLIENT_THREADS:-1}
 declare -A CACHE_MB=([10k]=128 [1m]=${BENCH_BLOCK_CACHE_MB_1M:-256}
-                    [10m]=${BENCH_BLOCK_CACHE_MB_10M:-2048})
+                    [10m]=${BENCH_BLOCK_CACHE_MB_10M:-2304})
 if [[ $MODE == quick ]]; then
   ROUNDS=${BENCH_ROUNDS:-5} WARMUP=${BENCH_WARMUP:-1s} DURATION=${BENCH_DURATION:-3s}
 else
@@ -143,7 +143,7 @@ declare -A VARIANT_FLAGS=(
 # INVALID_FRACTION (default 0.02) is the share of malformed, unknown and
 # revoked tokens.
 rotate() {
-  local section=$1 store=$STORES/$2 channels=$3 outstanding=$4
+  local section=$1 store=$STORES/$2 cache_mb=${CACHE_MB[$2]} channels=$3 outstanding=$4
   local tokens=${TOKENS_DIR:-$store}
   shift 4
   local variants=("$@") k=$# r j
@@ -152,7 +152,7 @@ rotate() {
       local v=${variants[$(((r + j) % k))]}
       local tag=$section-$v-$r
       # shellcheck disable=SC2086  # VARIANT_FLAGS holds zero or one flag.
-      start_server "$OUT/logs/server-$tag.log" "$store" "${CACHE_MB[$2]}" ${VARIANT_FLAGS[$v]}
+      start_server "$OUT/logs/server-$tag.log" "$store" "$cache_mb" ${VARIANT_FLAGS[$v]}
       local json
       json=$(taskset -c "$CLIENT_CPU" "$BIN/keygate-bench" --target="127.0.0.1:$PORT" \
         --tokens="$tokens/tokens.txt" --revoked="$tokens/revoked.txt" \

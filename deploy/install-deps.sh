@@ -24,6 +24,8 @@ PACKAGES=(
   # test helpers: TLS certificates (openssl command), metrics scrapes (curl);
   # benchmark reports (python3)
   openssl curl python3
+  # bench/independent.sh: a generic HTTP/2 load tool (h2load)
+  nghttp2-client
 )
 
 missing=()

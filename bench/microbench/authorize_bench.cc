@@ -38,7 +38,7 @@
 
 ABSL_FLAG(std::vector<std::string>, stores, {},
           "NAME=DIR,... stores made by keygate-preload (e.g. 10k=build/bench/stores/10k)");
-ABSL_FLAG(int, block_cache_mb, 2048,
+ABSL_FLAG(int, block_cache_mb, 2304,
           "Block cache of each store: enough for the keys of 10M (warm: all in memory)");
 ABSL_FLAG(int64_t, warmup_ops, 1000000, "Authorize calls per store before measuring");
 ABSL_FLAG(double, zipf_s, 1.0, "Zipf exponent of the token popularity");
