@@ -1,6 +1,7 @@
 #include "server/service/usage_recorder.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/time/civil_time.h"
@@ -14,7 +15,15 @@ constexpr int64_t kSecondsPerDay = 24 * 60 * 60;
 absl::CivilDay UtcDay(absl::Time t) {
   const int64_t seconds = absl::ToUnixSeconds(t);
   const int64_t day = seconds >= 0 ? seconds / kSecondsPerDay : (seconds + 1) / kSecondsPerDay - 1;
-  return absl::CivilDay(1970, 1, 1) + day;
+  // Civil-day arithmetic costs hundreds of instructions, and Record runs on
+  // every Authorize; the answer changes once a day.
+  thread_local int64_t cached_day = std::numeric_limits<int64_t>::min();
+  thread_local absl::CivilDay cached;
+  if (day != cached_day) {
+    cached = absl::CivilDay(1970, 1, 1) + day;
+    cached_day = day;
+  }
+  return cached;
 }
 
 bool IsPrintableAscii(absl::string_view text) {
