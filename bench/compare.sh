@@ -32,27 +32,27 @@ if [[ ${ONE_TOKEN:-0} == 1 ]]; then
   : >"$REVOKED"
 fi
 
+die() { echo "compare: $*" >&2; exit 1; }
+# shellcheck source=bench/common/server.sh
+source "$(dirname "$0")/common/server.sh"
+
 run_variant() {  # run_variant ROUND NAME BIN_DIR FLAGS
-  local round=$1 name=$2 bin=$3 flags=$4 log=$LOGS/$2-$1.log pid port json
+  local round=$1 name=$2 bin=$3 flags=$4 log=$LOGS/$2-$1.log port json
   [[ $name == cold* ]] && rm -f "$STORE/db/keygate_key_cache"
   # shellcheck disable=SC2086  # FLAGS is a space-separated flag list.
   taskset -c 0 "$bin/keygate-server" --listen=127.0.0.1:0 --data_dir="$STORE" \
     --block_cache_mb="${CACHE_MB:-256}" --shutdown_grace=1s --shutdown_delay=0s $flags 2>"$log" &
-  pid=$!
-  local ready='"event":"server_started"'
+  SERVER_PID=$!
+  local ready=server_started
   "$bin/keygate-server" --helpfull 2>&1 | grep -q -- --warm_block_cache \
-    && [[ $flags != *--warm_block_cache=false* ]] && ready='"event":"block_cache_warmed"'
-  until grep -q "$ready" "$log"; do
-    kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; exit 1; }
-    sleep 0.02
-  done
-  port=$(sed -nE 's/.*"event":"server_started".*"port":([0-9]+).*/\1/p' "$log")
+    && [[ $flags != *--warm_block_cache=false* ]] && ready=block_cache_warmed
+  await_log "$log" "$ready" 300
+  port=$(log_port "$log")
   json=$(taskset -c 1 "$BUILD/bin/keygate-bench" --target="127.0.0.1:$port" \
     --tokens="$TOKENS" --revoked="$REVOKED" --invalid_fraction="$INVALID" \
-    --server_pid="$pid" --channels=4 --outstanding=64 --warmup=2s --duration=5s \
+    --server_pid="$SERVER_PID" --channels=4 --outstanding=64 --warmup=2s --duration=5s \
     --seed="$((round + 1))" --label="$name" 2>/dev/null)
-  kill -TERM "$pid"
-  wait "$pid" || true
+  stop_server
   python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print(sys.argv[2], sys.argv[3],
       round(d["qps"]), round(d["server_cpu_us_per_call"], 2))' "$json" "$round" "$name"
 }

@@ -9,6 +9,8 @@
 # Usage: bench/independent.sh [BUILD_DIR]
 # Environment: ROUNDS (5), DURATION (5s), WARMUP (1s), CLIENTS (4 HTTP/2
 # connections), STREAMS (16 per connection), NOOP_API (sync or callback),
+# VARIANTS ("keygate minimal"; add keygate_noop, keygate-server with
+# --authorize_noop, to split the gap into server set-up and Authorize work),
 # SCOPE (read), BENCH_SERVER_CPU (0), BENCH_CLIENT_CPU (1).
 # Needs the 1M store of bench/run.sh (built on first use).
 set -euo pipefail
@@ -46,14 +48,8 @@ message = field(1, token) + field(2, scope)
 open(path, "wb").write(b"\0" + struct.pack(">I", len(message)) + message)
 PY
 
-SERVER_PID=""
-stop_server() {
-  [[ -n $SERVER_PID ]] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
-}
-trap stop_server EXIT
+# shellcheck source=bench/common/server.sh
+source "$HERE/common/server.sh"
 
 # start VARIANT: starts it pinned on a free port; sets SERVER_PID and PORT.
 start() {
@@ -62,17 +58,14 @@ start() {
   case $1 in
     keygate) taskset -c "$SERVER_CPU" "$BIN/keygate-server" --listen=127.0.0.1:0 \
                --data_dir="$STORE" --shutdown_grace=1s 2>"$log" & ;;
+    keygate_noop) taskset -c "$SERVER_CPU" "$BIN/keygate-server" --listen=127.0.0.1:0 \
+               --data_dir="$STORE" --shutdown_grace=1s --authorize_noop 2>"$log" & ;;
     minimal) taskset -c "$SERVER_CPU" "$BIN/keygate-minimal-noop" --listen=127.0.0.1:0 \
                --api="$NOOP_API" 2>"$log" & ;;
   esac
   SERVER_PID=$!
-  local waited=0
-  until grep -q '"event":"server_started"' "$log"; do
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; die "$1 exited"; }
-    ((waited++ < 6000)) || die "$1 not ready after 60 s"
-    sleep 0.01
-  done
-  PORT=$(sed -nE 's/.*"event":"server_started".*"port":([0-9]+).*/\1/p' "$log")
+  await_log "$log" server_started
+  PORT=$(log_port "$log")
 }
 
 # Server CPU time in clock ticks (user + system) from /proc.
@@ -87,10 +80,11 @@ load() {
 
 RESULTS=$OUT/runs.jsonl
 : >"$RESULTS"
-variants=(keygate minimal)
+read -r -a variants <<<"${VARIANTS:-keygate minimal}"
+k=${#variants[@]}
 for ((r = 0; r < ROUNDS; r++)); do
-  for ((j = 0; j < 2; j++)); do
-    v=${variants[$(((r + j) % 2))]}
+  for ((j = 0; j < k; j++)); do
+    v=${variants[$(((r + j) % k))]}
     start "$v"
     load -D "$WARMUP" >/dev/null
     before=$(cpu_ticks "$SERVER_PID")
@@ -121,12 +115,17 @@ for run in runs:
     by.setdefault(run["round"], {})[run["variant"]] = run
 def summary(name, values):
     print(f"{name:<34} median {statistics.median(values):.3f}  min {min(values):.3f}  max {max(values):.3f}")
-rounds = [b for b in by.values() if len(b) == 2]
-print(f"keygate-server vs keygate-minimal-noop, one token, {len(rounds)} rounds (h2load)")
-summary("QPS ratio (keygate / minimal)", [b["keygate"]["rps"] / b["minimal"]["rps"] for b in rounds])
-summary("server CPU-us/call ratio", [b["keygate"]["cpu_us_per_call"] / b["minimal"]["cpu_us_per_call"] for b in rounds])
-for v in ("keygate", "minimal"):
-    print(f"{v:<8} QPS {statistics.median(b[v]['rps'] for b in rounds):,.0f}  "
+variants = sorted({run["variant"] for run in runs})
+rounds = [b for b in by.values() if len(b) == len(variants)]
+print(f"one token, {len(rounds)} rounds (h2load); ratios to keygate-minimal-noop")
+for v in variants:
+    if v == "minimal":
+        continue
+    summary(f"{v}: QPS ratio", [b[v]["rps"] / b["minimal"]["rps"] for b in rounds])
+    summary(f"{v}: server CPU-us/call ratio",
+            [b[v]["cpu_us_per_call"] / b["minimal"]["cpu_us_per_call"] for b in rounds])
+for v in variants:
+    print(f"{v:<12} QPS {statistics.median(b[v]['rps'] for b in rounds):,.0f}  "
           f"CPU-us/call {statistics.median(b[v]['cpu_us_per_call'] for b in rounds):.1f}  "
           f"response data bytes/call {statistics.median(b[v]['data_bytes_per_call'] for b in rounds):.0f}  "
           f"failed {sum(b[v]['calls'] - b[v]['succeeded'] for b in rounds)}")

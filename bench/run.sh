@@ -90,14 +90,8 @@ ensure_store() {
 
 # --- server -----------------------------------------------------------------
 
-SERVER_PID=""
-stop_server() {
-  [[ -n $SERVER_PID ]] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
-}
-trap stop_server EXIT
+# shellcheck source=bench/common/server.sh
+source "$HERE/common/server.sh"
 
 # start_server LOG DATA_DIR CACHE_MB [FLAGS...]: starts keygate-server on a
 # free port, pinned; sets SERVER_PID, PORT and READY_MS (start to
@@ -111,20 +105,10 @@ start_server() {
   taskset -c "$SERVER_CPU" "$BIN/keygate-server" --listen=127.0.0.1:0 --data_dir="$dir" \
     --block_cache_mb="$cache_mb" "${STOP_FLAGS[@]}" "$@" 2>"$log" &
   SERVER_PID=$!
-  until grep -q '"event":"server_started"' "$log"; do
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; SERVER_PID=""; die "server exited"; }
-    (($(date +%s%N) - t0 < 60000000000)) || die "server not ready after 60 s"
-    sleep 0.01
-  done
+  await_log "$log" server_started
   READY_MS=$((($(date +%s%N) - t0) / 1000000))
-  PORT=$(sed -nE 's/.*"event":"server_started".*"port":([0-9]+).*/\1/p' "$log")
-  if ((WAIT_WARM)); then
-    until grep -q '"event":"block_cache_warmed"' "$log"; do
-      kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; SERVER_PID=""; die "server exited"; }
-      (($(date +%s%N) - t0 < 300000000000)) || die "block cache not warm after 300 s"
-      sleep 0.05
-    done
-  fi
+  PORT=$(log_port "$log")
+  ((WAIT_WARM)) && await_log "$log" block_cache_warmed 300
   "$BIN/keygate-bench" --target="127.0.0.1:$PORT" --probe || die "server does not answer"
 }
 
