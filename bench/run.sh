@@ -2,7 +2,7 @@
 # Keygate benchmarks (docs/performance.md; method: shared/design/benchmarks.md).
 #
 # Usage: bench/run.sh quick|full [BUILD_DIR]
-#   quick  Authorize vs no-op and usage on/off at 1M keys (< 2 minutes unless
+#   quick  Authorize vs no-op and usage on/off at 1M keys, one token (< 2 minutes unless
 #          other work saturates the machine)
 #   full   + 10M keys, metrics on/off, ping-pong, the in-process decision
 #          path (Google Benchmark), durable creates vs raw RocksDB
@@ -206,7 +206,7 @@ T0=$SECONDS
 if [[ $MODE == quick ]]; then
   ensure_store 1m 1000000
   rotate load_1m 1m "$CHANNELS" "$OUTSTANDING" authorize noop usage_off
-  DURATION=2s one_token
+  ROUNDS=${BENCH_ONE_TOKEN_ROUNDS:-4} WARMUP=0.5s DURATION=2s one_token
 else
   want() { [[ " $SECTIONS " == *" $1 "* ]]; }
   want load_1m || want one_token || want pingpong || want micro && ensure_store 1m 1000000
