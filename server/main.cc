@@ -118,7 +118,8 @@ namespace {
 
 constexpr const char* kFlagNames[] = {
     "listen",          "data_dir",          "bootstrap_key_file",   "key_prefix",
-    "pepper_file",     "block_cache_mb",    "warm_block_cache", "key_cache_mb",  "management_threads",   "reflection",
+    "pepper_file",     "block_cache_mb",    "warm_block_cache",     "key_cache_mb",
+    "management_threads", "reflection",
     "log_level",       "shutdown_delay",    "shutdown_grace",       "max_key_ttl",
     "rotation_period", "audit_retention",   "usage_monitoring",     "usage_flush_interval",
     "metrics_listen",  "key_count_interval", "tls_cert_file",       "tls_key_file",
@@ -229,7 +230,9 @@ int Run() {
   store_options.path = data_dir + "/db";
   store_options.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
   store_options.record_cache_bytes = size_t(absl::GetFlag(FLAGS_key_cache_mb)) << 20;
-  store_options.warm_block_cache = absl::GetFlag(FLAGS_warm_block_cache);
+  // A verification reads every file itself and then exits: nothing to warm.
+  store_options.warm_block_cache =
+      absl::GetFlag(FLAGS_warm_block_cache) && !absl::GetFlag(FLAGS_verify_store);
   store_options.retention = absl::GetFlag(FLAGS_audit_retention).value;
   store_options.statistics = !absl::GetFlag(FLAGS_metrics_listen).empty();
   store_options.accept_data_loss = absl::GetFlag(FLAGS_accept_data_loss);
