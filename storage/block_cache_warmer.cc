@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "rocksdb/options.h"
 #include "server/core/log.h"
+#include "server/core/thread_name.h"
 
 namespace keygate::storage {
 namespace {
@@ -38,6 +39,7 @@ BlockCacheWarmer::~BlockCacheWarmer() {
 }
 
 void BlockCacheWarmer::Run() {
+  core::NameThisThread("kg-cache-warm");
   LowerThisThreadsPriority();
   const absl::Time start = absl::Now();
   uint64_t family_bytes = 0;

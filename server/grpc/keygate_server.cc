@@ -1,17 +1,18 @@
 #include "server/grpc/keygate_server.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "server/core/log.h"
-#include <unistd.h>
-
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/server_builder.h"
+#include "server/core/log.h"
+#include "server/core/thread_name.h"
 
 namespace keygate::grpc_api {
 
@@ -62,6 +63,7 @@ KeygateServer::KeygateServer(service::KeyService* keys, const ServerConfig& conf
       storage_check_interval_(config.storage_check_interval) {}
 
 void KeygateServer::WatchStorage() {
+  core::NameThisThread("kg-storage-chk");
   bool healthy = true;
   do {
     const absl::Status status = storage_check_();

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "server/core/thread_name.h"
+
 namespace keygate::grpc_api {
 
 WorkerPool::WorkerPool(int threads) {
@@ -23,6 +25,7 @@ void WorkerPool::Submit(std::function<void()> task) {
 }
 
 void WorkerPool::Run() {
+  core::NameThisThread("kg-manage");
   while (true) {
     std::function<void()> task;
     {

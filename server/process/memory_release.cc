@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "server/core/thread_name.h"
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #include <unistd.h>
@@ -27,6 +29,7 @@ bool ReleaseFreeHeapPages() {
 
 PeriodicMemoryRelease::PeriodicMemoryRelease(absl::Duration interval)
     : thread_([this, interval] {
+        core::NameThisThread("kg-mem-release");
         while (!stop_.WaitForNotificationWithTimeout(interval)) ReleaseFreeHeapPages();
       }) {}
 

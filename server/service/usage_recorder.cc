@@ -6,6 +6,7 @@
 
 #include "absl/time/civil_time.h"
 #include "server/core/log.h"
+#include "server/core/thread_name.h"
 
 namespace keygate::service {
 namespace {
@@ -198,6 +199,7 @@ absl::Duration UsageRecorder::SinceLastFlush() const {
 }
 
 void UsageRecorder::FlushLoop() {
+  core::NameThisThread("kg-usage-flush");
   while (!stop_.WaitForNotificationWithTimeout(flush_interval_)) {
     Flush().IgnoreError();  // Logged inside; the next interval tries again.
   }
