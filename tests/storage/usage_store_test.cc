@@ -86,6 +86,37 @@ TEST_F(UsageStoreTest, ALastUseWithoutCountsIsKept) {
   EXPECT_EQ(*store_->GetLastUsed("key_a"), At(2027, 3, 5, 8, 30));
 }
 
+// Usage is read by key-id prefix: keys whose ids share characters never see
+// each other's rows, whether the rows are in memory, on disk, or both.
+TEST_F(UsageStoreTest, EachKeyReadsOnlyItsOwnRowsInMemoryAndOnDisk) {
+  const absl::CivilDay day(2027, 3, 1);
+  auto usage_of = [&](const std::string& key_id, uint64_t allowed, int minute) {
+    core::KeyUsage usage = Delta(day, allowed, 0, At(2027, 3, 1, 10, minute));
+    usage.key_id = key_id;
+    usage.clients.push_back(core::ClientSeen{"10.0.0." + std::to_string(allowed), usage.last_used});
+    return usage;
+  };
+  auto expect = [&](const std::string& key_id, uint64_t allowed, int minute, size_t clients) {
+    SCOPED_TRACE(key_id);
+    absl::StatusOr<core::KeyUsage> usage = store_->GetUsage(key_id, absl::CivilDay(2027, 1, 1), 10);
+    ASSERT_TRUE(usage.ok()) << usage.status();
+    ASSERT_EQ(usage->days.size(), 1u);
+    EXPECT_EQ(usage->days[0].allowed, allowed);
+    EXPECT_EQ(usage->clients.size(), clients);
+    EXPECT_EQ(*store_->GetLastUsed(key_id), At(2027, 3, 1, 10, minute));
+  };
+  KEYGATE_ASSERT_OK(store_->RecordUsage(
+      {usage_of("key_a", 1, 1), usage_of("key_ab", 2, 2), usage_of("key_b", 3, 3)}));
+  expect("key_a", 1, 1, 1);
+  expect("key_ab", 2, 2, 1);
+  store_.reset();  // Flushes the memtables: the rows are now on disk.
+  SetUp();
+  KEYGATE_ASSERT_OK(store_->RecordUsage({usage_of("key_ab", 20, 20), usage_of("key_b", 30, 30)}));
+  expect("key_a", 1, 1, 1);
+  expect("key_ab", 22, 20, 2);
+  expect("key_b", 33, 30, 2);
+}
+
 TEST(UsageCodecTest, CountersWithAndWithoutTheLastUse) {
   uint64_t allowed = 0, denied = 0;
   absl::Time last;
