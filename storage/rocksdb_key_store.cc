@@ -838,6 +838,9 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   // minute and collapse a popular key's operands before they reach disk.
   // 64 MiB would leave that much memory unflushed for hours when idle.
   usage.write_buffer_size = size_t{16} << 20;
+  // Only GetKeyUsage reads these files, so more of them may wait in level 0:
+  // each compaction into the next level then rewrites it half as often.
+  usage.level0_file_num_compaction_trigger = 8;
   // Usage counters are small and barely compress; compaction rewrites them
   // often (random key ids: each flushed file overlaps the whole family).
   usage.compression = rocksdb::kNoCompression;
