@@ -795,12 +795,6 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   // Concurrent synced writes (creates) commit in groups; on 2 cores,
   // spinning while waiting for the group leader only steals CPU.
   db_options.enable_write_thread_adaptive_yield = false;
-  // The group's leader inserts every batch into the memtables itself: the
-  // followers are woken once, when their write is done, instead of once more
-  // to insert in parallel; and a sorted batch (usage counts) is inserted next
-  // to its previous entry instead of from the skip list's top (the usage
-  // flusher spends ~20% less CPU).
-  db_options.allow_concurrent_memtable_write = false;
   // RocksDB recovers by itself from a full disk once space is freed (its own
   // SstFileManager); Health() also asks it to resume.
   db_options.info_log = std::make_shared<RocksDbLogger>();
@@ -831,16 +825,15 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   keys.compression = rocksdb::kNoCompression;
   usage.merge_operator = NewUsageMergeOperator();
   // Every usage flush interval (<= 1 s) adds two merge operands per key in
-  // use. Each memtable flush adds a file that overlaps the whole family, so
-  // every fourth flush rewrites all of it. Under load (1M keys, Zipf, ~14k
-  // calls/s) 2 MiB memtables filled every few seconds and flushing plus
-  // compaction took 5-7% of the server's CPU; 16 MiB ones fill about once a
-  // minute and collapse a popular key's operands before they reach disk.
-  // 64 MiB would leave that much memory unflushed for hours when idle.
-  usage.write_buffer_size = size_t{16} << 20;
-  // Only GetKeyUsage reads these files, so more of them may wait in level 0:
-  // each compaction into the next level then rewrites it half as often.
-  usage.level0_file_num_compaction_trigger = 8;
+  // use. A small memtable is flushed (and its merges collapsed) early, which
+  // bounds the memory that Authorize traffic holds: the soak test's VmRSS
+  // gate failed with 64 MiB (+17-19%) and with 16 MiB (+11%: it filled for
+  // the whole 10 minutes). The price is compaction: each flushed file
+  // overlaps the whole family, so every fourth flush rewrites all of it
+  // (~5% of the server's CPU under load at 1M keys; docs/performance.md).
+  // More level-0 files between compactions would keep more files, and
+  // descriptors, open.
+  usage.write_buffer_size = size_t{2} << 20;
   // Usage counters are small and barely compress; compaction rewrites them
   // often (random key ids: each flushed file overlaps the whole family).
   usage.compression = rocksdb::kNoCompression;
