@@ -5,10 +5,11 @@
 #
 # Usage: bench/thread_cpu.sh PID SECONDS
 # Prints the window's length, then one line per thread name with the CPU
-# milliseconds it used in the window, busiest first. Run it while a load generator drives the server.
+# milliseconds it used in the window, busiest first. Run it while a load
+# generator drives the server.
 set -euo pipefail
 
-(($# == 2)) || { sed -n '2,8p' "$0" >&2; exit 2; }
+(($# == 2)) || { sed -n '2,9p' "$0" >&2; exit 2; }
 PID=$1 SECONDS_=$2
 [[ -d /proc/$PID ]] || { echo "thread_cpu: no process $PID" >&2; exit 1; }
 TICKS=$(getconf CLK_TCK)

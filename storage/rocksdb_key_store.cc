@@ -834,8 +834,8 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   // More level-0 files between compactions would keep more files, and
   // descriptors, open.
   usage.write_buffer_size = size_t{2} << 20;
-  // Usage counters are small and barely compress; compaction rewrites them
-  // often (random key ids: each flushed file overlaps the whole family).
+  // Usage counters are small and barely compress, and compaction rewrites
+  // them often (above).
   usage.compression = rocksdb::kNoCompression;
   usage.memtable_prefix_bloom_size_ratio = 0;  // Never read by point lookups.
   usage.memtable_whole_key_filtering = false;
