@@ -110,6 +110,16 @@ class KeyStore {
   virtual absl::Status Create(const core::KeyRecord& record,
                               const core::AuditEvent* audit = nullptr) = 0;
 
+  // Create without waiting for the disk: checks and prepares the write,
+  // then returns; `done` gets what Create would return, once the write is
+  // durable or has failed. `done` runs on the calling thread before this
+  // returns if the checks fail, otherwise on a storage thread, where it must
+  // not block for long (it delays other writes) nor call this store's
+  // synchronous writes. `record` and `audit` are not used after this returns.
+  using CreateDone = std::function<void(absl::Status)>;
+  virtual void CreateAsync(const core::KeyRecord& record, const core::AuditEvent* audit,
+                           CreateDone done) = 0;
+
   // Stores many new records at once, for bulk loading (benchmarks, imports):
   // batched without per-write sync and without existence checks, then
   // flushed, so they are durable when this returns OK. The caller guarantees

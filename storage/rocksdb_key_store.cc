@@ -15,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "rocksdb/cache.h"
@@ -30,9 +31,11 @@
 #include "server/core/status_macros.h"
 #include "storage/block_cache_warmer.h"
 #include "storage/cache_snapshot.h"
+#include "storage/group_committer.h"
 #include "storage/record_cache.h"
 #include "storage/record_codec.h"
 #include "storage/retention.h"
+#include "storage/rocks_status.h"
 #include "storage/sequence_floor.h"
 
 namespace keygate::storage {
@@ -45,20 +48,6 @@ constexpr char kAuditFamily[] = "audit";
 constexpr char kAuditByKeyFamily[] = "audit_by_key";
 constexpr char kUsageFamily[] = "usage";
 constexpr char kMetaFamily[] = "meta";
-
-// Converts a RocksDB status at the storage boundary.
-absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  const std::string message = absl::StrCat(what, ": ", s.ToString());
-  if (s.IsNotFound()) return absl::NotFoundError(message);
-  if (s.IsNoSpace()) return absl::ResourceExhaustedError(message);
-  if (s.IsCorruption()) return absl::DataLossError(message);
-  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() || s.IsIncomplete() ||
-      s.IsShutdownInProgress() || s.IsAborted()) {
-    return absl::UnavailableError(message);
-  }
-  return absl::InternalError(message);
-}
 
 // Converts a failed DB::Open; for damage, names the remedies.
 absl::Status OpenError(const rocksdb::Status& s, const std::string& path) {
@@ -182,13 +171,15 @@ class RocksDbKeyStore final : public KeyStore {
       if (name == kMetaFamily) meta_ = h;
     }
     sync_write_.sync = true;
+    committer_ = std::make_unique<GroupCommitter>(db_.get(), handles_);
     if (options.warm_block_cache) {
       warmer_ = std::make_unique<BlockCacheWarmer>(db_.get(), keys_, std::move(block_cache));
     }
   }
 
   ~RocksDbKeyStore() override {
-    warmer_.reset();  // Stops its read before the database closes.
+    committer_.reset();  // Commits what is queued before the flush below.
+    warmer_.reset();     // Stops its read before the database closes.
     // Flushing now makes the next start quick (no WAL to replay). Failure
     // (e.g. a full disk) is harmless: the WAL still holds everything. After
     // a successful flush every write up to `sequence` is in synced SST files
@@ -243,11 +234,25 @@ class RocksDbKeyStore final : public KeyStore {
   }
 
   absl::Status Create(const core::KeyRecord& record, const core::AuditEvent* audit) override {
-    KEYGATE_RETURN_IF_ERROR(CheckNew(record));
+    absl::Notification written;
+    absl::Status status;
+    CreateAsync(record, audit, [&](absl::Status s) {
+      status = std::move(s);
+      written.Notify();
+    });
+    written.WaitForNotification();
+    return status;
+  }
+
+  void CreateAsync(const core::KeyRecord& record, const core::AuditEvent* audit,
+                   CreateDone done) override {
     rocksdb::WriteBatch batch;
-    KEYGATE_RETURN_IF_ERROR(PutRecord(record, &batch));
-    if (audit != nullptr) KEYGATE_RETURN_IF_ERROR(PutAudit(*audit, &batch));
-    return FromRocks(db_->Write(sync_write_, &batch), "create key");
+    absl::Status prepared = CheckNew(record);
+    if (prepared.ok()) prepared = PutRecord(record, &batch);
+    if (prepared.ok() && audit != nullptr) prepared = PutAudit(*audit, &batch);
+    if (!prepared.ok()) return done(std::move(prepared));
+    // Creates are the writes that come many at a time: they commit in groups.
+    committer_->Submit(std::move(batch), std::move(done));
   }
 
   absl::Status BulkCreate(const std::vector<core::KeyRecord>& records) override {
@@ -676,6 +681,7 @@ class RocksDbKeyStore final : public KeyStore {
   // Decoded records for FindByTokenHash; Update's write is a Change of them.
   mutable RecordCache records_;
   std::unique_ptr<BlockCacheWarmer> warmer_;
+  std::unique_ptr<GroupCommitter> committer_;  // Commits Create's writes.
 };
 
 rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,

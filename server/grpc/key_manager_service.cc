@@ -24,11 +24,15 @@ grpc::ServerUnaryReactor* KeyManagerService::Run(grpc::CallbackServerContext* co
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   service::CallInfo call{AuthorizationOf(*context), context->peer()};
   pool_->Submit([this, reactor, method, handler = std::move(handler), call = std::move(call)] {
-    const absl::Status status = handler(call);
-    if (metrics_ != nullptr) metrics_->RecordManagement(method, status.code());
-    reactor->Finish(ToGrpcStatus(status));
+    Finish(reactor, method, handler(call));
   });
   return reactor;
+}
+
+void KeyManagerService::Finish(grpc::ServerUnaryReactor* reactor, const char* method,
+                               const absl::Status& status) {
+  if (metrics_ != nullptr) metrics_->RecordManagement(method, status.code());
+  reactor->Finish(ToGrpcStatus(status));
 }
 
 void KeyManagerService::KeyToProto(const core::KeyRecord& key, keygate::v1::Key* out) const {
@@ -36,28 +40,41 @@ void KeyManagerService::KeyToProto(const core::KeyRecord& key, keygate::v1::Key*
   ToProto(key, now, keys_->RotationDue(key, now), out);
 }
 
+// Not on the pool: everything before the durable write is quick, and the
+// store's committer finishes the call once the key is written.
 grpc::ServerUnaryReactor* KeyManagerService::CreateKey(
     grpc::CallbackServerContext* context, const keygate::v1::CreateKeyRequest* request,
     keygate::v1::CreateKeyResponse* response) {
-  return Run(context, "CreateKey", [this, request, response](const service::CallInfo& call) -> absl::Status {
-    service::NewKey new_key;
-    new_key.team_id = request->team_id();
-    new_key.name = request->name();
-    new_key.scopes.assign(request->scopes().begin(), request->scopes().end());
-    absl::StatusOr<std::optional<core::Environment>> environment =
-        FromProto(request->environment());
-    if (!environment.ok()) return keys_->RefuseInput(call, "CreateKey", environment.status());
-    new_key.environment = *environment;
-    if (request->has_expire_time()) {
-      absl::StatusOr<absl::Time> expire_time = FromProto(request->expire_time());
-      if (!expire_time.ok()) return keys_->RefuseInput(call, "CreateKey", expire_time.status());
-      new_key.expire_time = *expire_time;
+  static constexpr char kMethod[] = "CreateKey";
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const service::CallInfo call{AuthorizationOf(*context), context->peer()};
+  service::NewKey new_key;
+  new_key.team_id = request->team_id();
+  new_key.name = request->name();
+  new_key.scopes.assign(request->scopes().begin(), request->scopes().end());
+  absl::StatusOr<std::optional<core::Environment>> environment = FromProto(request->environment());
+  if (!environment.ok()) {
+    Finish(reactor, kMethod, keys_->RefuseInput(call, kMethod, environment.status()));
+    return reactor;
+  }
+  new_key.environment = *environment;
+  if (request->has_expire_time()) {
+    absl::StatusOr<absl::Time> expire_time = FromProto(request->expire_time());
+    if (!expire_time.ok()) {
+      Finish(reactor, kMethod, keys_->RefuseInput(call, kMethod, expire_time.status()));
+      return reactor;
     }
-    KEYGATE_ASSIGN_OR_RETURN(service::CreatedKey created, keys_->CreateKey(call, new_key));
-    KeyToProto(created.key, response->mutable_key());
-    response->set_token(std::move(created.token));
-    return absl::OkStatus();
-  });
+    new_key.expire_time = *expire_time;
+  }
+  keys_->CreateKey(call, new_key,
+                   [this, reactor, response](absl::StatusOr<service::CreatedKey> created) {
+                     if (created.ok()) {
+                       KeyToProto(created->key, response->mutable_key());
+                       response->set_token(std::move(created->token));
+                     }
+                     Finish(reactor, kMethod, created.status());
+                   });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* KeyManagerService::GetKey(grpc::CallbackServerContext* context,

@@ -14,7 +14,9 @@
 namespace keygate::grpc_api {
 
 // Management RPCs. Each call runs on `pool` (they block on synced writes),
-// never on gRPC's threads. Thread-safe.
+// never on gRPC's threads, except CreateKey: it prepares the key on gRPC's
+// thread and the store's committer finishes it once the key is durable
+// (KeyService::CreateKey's asynchronous form). Thread-safe.
 class KeyManagerService final : public keygate::v1::KeyManager::CallbackService {
  public:
   // `metrics` may be null.
@@ -54,6 +56,9 @@ class KeyManagerService final : public keygate::v1::KeyManager::CallbackService 
   // finishes the RPC with its status.
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, const char* method,
                                 Handler handler);
+
+  // Counts the call and finishes it with `status`.
+  void Finish(grpc::ServerUnaryReactor* reactor, const char* method, const absl::Status& status);
 
   // `key` as the API shows it now.
   void KeyToProto(const core::KeyRecord& key, keygate::v1::Key* out) const;

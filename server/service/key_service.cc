@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/civil_time.h"
 #include "server/core/log.h"
 #include "server/core/random.h"
@@ -118,36 +119,40 @@ absl::StatusOr<Caller> KeyService::Authenticate(absl::string_view authorization)
   return ManagingCaller(key);
 }
 
-template <typename T, typename Body>
-absl::StatusOr<T> KeyService::Manage(const CallInfo& call, const char* action,
-                                     absl::string_view team, absl::string_view target_key_id,
-                                     Body body) {
-  const absl::Time start = absl::Now();
-  core::AuditEvent event;
+KeyService::ManagedCall KeyService::BeginManaged(const CallInfo& call, const char* action,
+                                                absl::string_view team,
+                                                absl::string_view target_key_id) const {
+  ManagedCall managed;
+  managed.start = absl::Now();
+  managed.peer = call.peer;
+  core::AuditEvent& event = managed.event;
   event.event_id = core::SecureRandomBase62(20);
   event.time = clock_->Now();
   event.team_id = std::string(team);
   event.action = action;
   event.target_key_id = std::string(target_key_id);
   event.peer = call.peer;
+  return managed;
+}
 
+absl::StatusOr<Caller> KeyService::Admit(const CallInfo& call, core::AuditEvent& event) {
   const std::string host = PeerHost(call.peer);
-  const absl::StatusOr<T> result = [&]() -> absl::StatusOr<T> {
-    if (!throttle_.Allowed(host)) {
-      return absl::ResourceExhaustedError(
-          "too many failed authentications from this address; retry later");
-    }
-    absl::StatusOr<core::KeyRecord> identified = Identify(call.authorization);
-    if (absl::IsUnauthenticated(identified.status())) throttle_.RecordFailure(host);
-    // Identified callers are named in the audit trail even when refused.
-    KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord key, std::move(identified));
-    event.actor_key_id = key.key_id;
-    event.actor_is_operator = key.is_operator;
-    if (event.team_id.empty()) event.team_id = key.team_id;
-    KEYGATE_ASSIGN_OR_RETURN(Caller caller, ManagingCaller(key));
-    return body(caller, event);
-  }();
-  const absl::Status status = result.status();
+  if (!throttle_.Allowed(host)) {
+    return absl::ResourceExhaustedError(
+        "too many failed authentications from this address; retry later");
+  }
+  absl::StatusOr<core::KeyRecord> identified = Identify(call.authorization);
+  if (absl::IsUnauthenticated(identified.status())) throttle_.RecordFailure(host);
+  // Identified callers are named in the audit trail even when refused.
+  KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord key, std::move(identified));
+  event.actor_key_id = key.key_id;
+  event.actor_is_operator = key.is_operator;
+  if (event.team_id.empty()) event.team_id = key.team_id;
+  return ManagingCaller(key);
+}
+
+void KeyService::EndManaged(ManagedCall& managed, const absl::Status& status) const {
+  core::AuditEvent& event = managed.event;
   if (!status.ok()) {
     event.outcome = status.code();
     event.detail = std::string(status.message().substr(0, 256));
@@ -158,14 +163,26 @@ absl::StatusOr<T> KeyService::Manage(const CallInfo& call, const char* action,
   const bool server_side = absl::IsInternal(status) || absl::IsDataLoss(status) ||
                            absl::IsUnavailable(status) || absl::IsResourceExhausted(status);
   core::Log(server_side ? core::LogLevel::kError : core::LogLevel::kInfo, "management_call",
-            {{"method", action},
+            {{"method", event.action},
              {"code", absl::StatusCodeToString(status.code())},
              {"caller", event.actor_key_id},
              {"team", event.team_id},
              {"target", event.target_key_id},
-             {"peer", call.peer},
-             {"duration_us", absl::ToInt64Microseconds(absl::Now() - start)},
+             {"peer", managed.peer},
+             {"duration_us", absl::ToInt64Microseconds(absl::Now() - managed.start)},
              {"error", std::string(status.message())}});
+}
+
+template <typename T, typename Body>
+absl::StatusOr<T> KeyService::Manage(const CallInfo& call, const char* action,
+                                     absl::string_view team, absl::string_view target_key_id,
+                                     Body body) {
+  ManagedCall managed = BeginManaged(call, action, team, target_key_id);
+  absl::StatusOr<T> result = [&]() -> absl::StatusOr<T> {
+    KEYGATE_ASSIGN_OR_RETURN(Caller caller, Admit(call, managed.event));
+    return body(caller, managed.event);
+  }();
+  EndManaged(managed, result.status());
   return result;
 }
 
@@ -180,63 +197,89 @@ core::KeyRecord KeyService::NewRecord(const Caller& caller, const core::ParsedTo
   return key;
 }
 
-absl::StatusOr<CreatedKey> KeyService::CreateKey(const CallInfo& call, const NewKey& request) {
-  return Manage<CreatedKey>(
-      call, "CreateKey", request.team_id, "",
-      [&](const Caller& caller, core::AuditEvent& event) -> absl::StatusOr<CreatedKey> {
-        KEYGATE_RETURN_IF_ERROR(core::ValidateTeamId(request.team_id));
-        KEYGATE_RETURN_IF_ERROR(core::ValidateKeyName(request.name));
-        if (request.scopes.empty() || request.scopes.size() > core::kMaxScopesPerKey) {
-          return absl::InvalidArgumentError("scopes must hold 1 to 32 scopes");
-        }
-        for (const std::string& scope : request.scopes) {
-          if (scope.size() > core::kMaxScopeChars) {
-            return absl::InvalidArgumentError("each scope must be at most 96 characters");
-          }
-        }
-        KEYGATE_ASSIGN_OR_RETURN(std::vector<core::Scope> scopes,
-                                 core::ParseScopes(request.scopes));
-        if (!request.environment.has_value()) {
-          return absl::InvalidArgumentError(
-              "environment is required (ENVIRONMENT_LIVE or ENVIRONMENT_TEST)");
-        }
-        const absl::Time now = clock_->Now();
-        absl::Time expire_time = request.expire_time;
-        if (expire_time <= now) {
-          return absl::InvalidArgumentError("expire_time must be in the future");
-        }
-        if (options_.max_key_ttl > absl::ZeroDuration()) {
-          if (expire_time == absl::InfiniteFuture()) {
-            expire_time = now + options_.max_key_ttl;
-          } else if (expire_time > now + options_.max_key_ttl) {
-            return absl::InvalidArgumentError(absl::StrCat(
-                "expire_time is beyond this server's maximum key lifetime of ",
-                absl::FormatDuration(options_.max_key_ttl)));
-          }
-        }
-        if (!caller.is_operator) {
-          if (caller.team_id != request.team_id) {
-            return absl::PermissionDeniedError("an admin key may only create keys for its own team");
-          }
-          if (caller.environment != *request.environment) {
-            return absl::PermissionDeniedError(
-                "an admin key may only create keys in its own environment");
-          }
-        }
+absl::StatusOr<CreatedKey> KeyService::PrepareCreate(const Caller& caller, const NewKey& request,
+                                                     core::AuditEvent& event) const {
+  KEYGATE_RETURN_IF_ERROR(core::ValidateTeamId(request.team_id));
+  KEYGATE_RETURN_IF_ERROR(core::ValidateKeyName(request.name));
+  if (request.scopes.empty() || request.scopes.size() > core::kMaxScopesPerKey) {
+    return absl::InvalidArgumentError("scopes must hold 1 to 32 scopes");
+  }
+  for (const std::string& scope : request.scopes) {
+    if (scope.size() > core::kMaxScopeChars) {
+      return absl::InvalidArgumentError("each scope must be at most 96 characters");
+    }
+  }
+  KEYGATE_ASSIGN_OR_RETURN(std::vector<core::Scope> scopes,
+                           core::ParseScopes(request.scopes));
+  if (!request.environment.has_value()) {
+    return absl::InvalidArgumentError(
+        "environment is required (ENVIRONMENT_LIVE or ENVIRONMENT_TEST)");
+  }
+  const absl::Time now = clock_->Now();
+  absl::Time expire_time = request.expire_time;
+  if (expire_time <= now) {
+    return absl::InvalidArgumentError("expire_time must be in the future");
+  }
+  if (options_.max_key_ttl > absl::ZeroDuration()) {
+    if (expire_time == absl::InfiniteFuture()) {
+      expire_time = now + options_.max_key_ttl;
+    } else if (expire_time > now + options_.max_key_ttl) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "expire_time is beyond this server's maximum key lifetime of ",
+          absl::FormatDuration(options_.max_key_ttl)));
+    }
+  }
+  if (!caller.is_operator) {
+    if (caller.team_id != request.team_id) {
+      return absl::PermissionDeniedError("an admin key may only create keys for its own team");
+    }
+    if (caller.environment != *request.environment) {
+      return absl::PermissionDeniedError(
+          "an admin key may only create keys in its own environment");
+    }
+  }
 
-        CreatedKey created;
-        created.token = format_.Generate(*request.environment);
-        const absl::StatusOr<core::ParsedToken> parsed = format_.Parse(created.token);
-        if (!parsed.ok()) return absl::InternalError("generated token does not parse");
-        created.key = NewRecord(caller, *parsed);
-        created.key.team_id = request.team_id;
-        created.key.name = request.name;
-        created.key.scopes = std::move(scopes);
-        created.key.expire_time = expire_time;
-        event.target_key_id = created.key.key_id;
-        KEYGATE_RETURN_IF_ERROR(store_->Create(created.key, &event));
-        return created;
-      });
+  CreatedKey created;
+  created.token = format_.Generate(*request.environment);
+  const absl::StatusOr<core::ParsedToken> parsed = format_.Parse(created.token);
+  if (!parsed.ok()) return absl::InternalError("generated token does not parse");
+  created.key = NewRecord(caller, *parsed);
+  created.key.team_id = request.team_id;
+  created.key.name = request.name;
+  created.key.scopes = std::move(scopes);
+  created.key.expire_time = expire_time;
+  event.target_key_id = created.key.key_id;
+  return created;
+}
+
+void KeyService::CreateKey(const CallInfo& call, const NewKey& request, CreateDone done) {
+  auto managed = std::make_shared<ManagedCall>(BeginManaged(call, "CreateKey", request.team_id, ""));
+  absl::StatusOr<CreatedKey> prepared = [&]() -> absl::StatusOr<CreatedKey> {
+    KEYGATE_ASSIGN_OR_RETURN(Caller caller, Admit(call, managed->event));
+    return PrepareCreate(caller, request, managed->event);
+  }();
+  if (!prepared.ok()) {
+    EndManaged(*managed, prepared.status());
+    return done(prepared.status());
+  }
+  auto created = std::make_shared<CreatedKey>(*std::move(prepared));
+  store_->CreateAsync(created->key, &managed->event,
+                      [this, managed, created, done = std::move(done)](absl::Status written) {
+                        EndManaged(*managed, written);
+                        if (!written.ok()) return done(written);
+                        done(std::move(*created));
+                      });
+}
+
+absl::StatusOr<CreatedKey> KeyService::CreateKey(const CallInfo& call, const NewKey& request) {
+  absl::Notification finished;
+  absl::StatusOr<CreatedKey> result;
+  CreateKey(call, request, [&](absl::StatusOr<CreatedKey> created) {
+    result = std::move(created);
+    finished.Notify();
+  });
+  finished.WaitForNotification();
+  return result;
 }
 
 absl::StatusOr<core::KeyRecord> KeyService::LoadVisible(const Caller& caller,

@@ -3,6 +3,7 @@
 #ifndef KEYGATE_SERVER_SERVICE_KEY_SERVICE_H_
 #define KEYGATE_SERVER_SERVICE_KEY_SERVICE_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -149,6 +150,12 @@ class KeyService {
   // Creates a key (durably). PermissionDenied if a team admin targets
   // another team or environment.
   absl::StatusOr<CreatedKey> CreateKey(const CallInfo& call, const NewKey& request);
+  // CreateKey without blocking on the disk: `done` gets the result, on the
+  // calling thread before this returns if the call is refused, otherwise on
+  // the store's thread once the key is durable (see KeyStore::CreateAsync:
+  // `done` must not block).
+  using CreateDone = std::function<void(absl::StatusOr<CreatedKey>)>;
+  void CreateKey(const CallInfo& call, const NewKey& request, CreateDone done);
 
   // NotFound if no such key or it belongs to a team the caller cannot see;
   // PermissionDenied for a team admin on a key of the other environment.
@@ -213,6 +220,24 @@ class KeyService {
   template <typename T, typename Body>
   absl::StatusOr<T> Manage(const CallInfo& call, const char* action, absl::string_view team,
                            absl::string_view target_key_id, Body body);
+
+  // Manage in steps, for calls that finish on another thread.
+  struct ManagedCall {
+    core::AuditEvent event;
+    absl::Time start;
+    std::string peer;
+  };
+  // Starts the call's audit event and clock.
+  ManagedCall BeginManaged(const CallInfo& call, const char* action, absl::string_view team,
+                           absl::string_view target_key_id) const;
+  // Throttles and authenticates the caller, naming it in `event`.
+  absl::StatusOr<Caller> Admit(const CallInfo& call, core::AuditEvent& event);
+  // Access-logs the call and appends the audit event if it was refused.
+  void EndManaged(ManagedCall& managed, const absl::Status& status) const;
+
+  // Validates a CreateKey request of `caller` and makes the key (not stored).
+  absl::StatusOr<CreatedKey> PrepareCreate(const Caller& caller, const NewKey& request,
+                                           core::AuditEvent& event) const;
 
   // The active key of an `authorization` header value; Unauthenticated as
   // Authenticate.
