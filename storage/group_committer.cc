@@ -53,14 +53,16 @@ class Replay : public rocksdb::WriteBatch::Handler {
 }  // namespace
 
 GroupCommitter::GroupCommitter(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> families)
-    : db_(db), families_(std::move(families)), thread_([this] { Run(); }) {}
+    : db_(db), families_(std::move(families)) {
+  for (int i = 0; i < kThreads; ++i) threads_.emplace_back([this] { Run(); });
+}
 
 GroupCommitter::~GroupCommitter() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  thread_.join();
+  for (std::thread& thread : threads_) thread.join();
 }
 
 void GroupCommitter::Submit(rocksdb::WriteBatch batch, Done done) {

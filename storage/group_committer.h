@@ -1,5 +1,5 @@
-// Durable writes committed in groups by one thread that also completes them,
-// so that a caller never blocks on an fsync and a group costs one wake-up.
+// Durable writes committed in groups by threads that also complete them, so
+// that a caller never blocks on an fsync and a group costs one wake-up.
 #ifndef KEYGATE_STORAGE_GROUP_COMMITTER_H_
 #define KEYGATE_STORAGE_GROUP_COMMITTER_H_
 
@@ -21,18 +21,20 @@ class DB;
 namespace keygate::storage {
 
 // Takes write batches from many threads and commits everything queued as
-// one synced RocksDB write, on its own thread, which then completes each.
-// Batches hold puts, deletes and merges of the families given at
-// construction. Each batch is all or nothing: one that cannot join the
-// group (another operation, an unknown family) fails alone with
-// InvalidArgument; if the group's write fails, every batch of the group
-// fails with that error.
+// one synced RocksDB write, on a committing thread, which then completes
+// each. Two such threads take turns: while one waits for the disk, the other
+// completes its previous group and gathers the next (RocksDB orders their
+// writes). A batch committed alone is written as it is. A batch that joins a
+// group may hold puts, deletes and merges of the families given at
+// construction; one that cannot (another operation, an unknown family)
+// fails alone with InvalidArgument, and nothing of it is written. If a
+// group's write fails, every batch of that group fails with its error.
 //
-// `done` runs on the committer's thread, exactly once per Submit: with OK
-// once the batch is durable, or with the error. It must not block for long
-// (it delays the next group) and must not destroy the committer.
-// Thread-safe. The destructor commits everything already queued and runs
-// its `done`s, then joins.
+// `done` runs on a committing thread, exactly once per Submit: with OK once
+// the batch is durable, or with the error. It must not block for long (it
+// delays later groups) and must not destroy the committer. Batches of one
+// thread may complete in any order. Thread-safe. The destructor commits
+// everything already queued and runs its `done`s, then joins.
 class GroupCommitter {
  public:
   using Done = std::function<void(absl::Status)>;
@@ -40,7 +42,9 @@ class GroupCommitter {
   // The most batches committed in one write; more wait for the next group.
   static constexpr size_t kMaxGroupBatches = 256;
 
-  // `db` and `families` must outlive this. Starts the thread.
+  static constexpr int kThreads = 2;
+
+  // `db` and `families` must outlive this. Starts the threads.
   GroupCommitter(rocksdb::DB* db, std::vector<rocksdb::ColumnFamilyHandle*> families);
   ~GroupCommitter();
 
@@ -64,7 +68,7 @@ class GroupCommitter {
   absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace keygate::storage
