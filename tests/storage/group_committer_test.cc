@@ -87,15 +87,18 @@ TEST_F(GroupCommitterTest, ManyThreadsEachGetTheirWriteCompletedOnce) {
 
 TEST_F(GroupCommitterTest, ABatchThatCannotJoinTheGroupFailsAlone) {
   std::unique_ptr<GroupCommitter> committer = NewCommitter();
-  // Hold the committer inside a completion so that the next three batches
-  // queue up and are committed as one group.
-  absl::Notification holding, release;
-  committer->Submit(PutBatch("first", "1"), [&](absl::Status s) {
-    EXPECT_TRUE(s.ok()) << s;
-    holding.Notify();
-    release.WaitForNotification();
-  });
-  holding.WaitForNotification();
+  // Hold every committing thread inside a completion, so that the next
+  // three batches queue up and are committed as one group.
+  absl::Notification release;
+  absl::Notification holding[GroupCommitter::kThreads];
+  for (int i = 0; i < GroupCommitter::kThreads; ++i) {
+    committer->Submit(PutBatch(absl::StrCat("holder", i), "1"), [&, i](absl::Status s) {
+      EXPECT_TRUE(s.ok()) << s;
+      holding[i].Notify();
+      release.WaitForNotification();
+    });
+    holding[i].WaitForNotification();
+  }
 
   absl::Status before, stranger, after;
   absl::Notification done_before, done_stranger, done_after;
