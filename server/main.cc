@@ -49,8 +49,8 @@ ABSL_FLAG(bool, warm_block_cache, true,
 ABSL_FLAG(int, key_cache_mb, 64,
           "Decoded keys kept in memory for Authorize, in MiB (0: read RocksDB every time)");
 ABSL_FLAG(int, management_threads, 64,
-          "Threads serving management calls: concurrent durable writes that RocksDB commits "
-          "as one group");
+          "Threads serving management calls other than CreateKey (which commits in groups on "
+          "its own threads): revoke and rotate wait for their synced write here");
 ABSL_FLAG(bool, reflection, true, "Serve gRPC server reflection (for grpcurl)");
 ABSL_FLAG(std::string, log_level, "info", "Minimum log level: debug, info, warning, error");
 ABSL_FLAG(double, authorize_log_sample_rate, 0,
