@@ -1,5 +1,6 @@
 #include "server/core/log.h"
 
+#include <limits.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -27,6 +28,27 @@ const char* LevelName(LogLevel level) {
   }
   return "info";
 }
+
+// Writes `text` (whole lines) with one write(2) where it can: lines written
+// at once do not interleave with other threads' lines. Clears `text`.
+void WriteAll(std::string& text) {
+  const char* p = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    const ssize_t n = ::write(STDERR_FILENO, p, left);
+    if (n <= 0) break;
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  text.clear();
+}
+
+// The open LogBatch scopes of this thread and the lines they hold.
+struct ThreadBatch {
+  int depth = 0;
+  std::string lines;
+};
+thread_local ThreadBatch t_batch;
 
 }  // namespace
 
@@ -95,15 +117,22 @@ void Log(LogLevel level, absl::string_view event, std::initializer_list<LogField
     line.append(field.value.json());
   }
   line.append("}\n");
-  // One write(2) per line keeps lines from interleaving between threads.
-  const char* p = line.data();
-  size_t left = line.size();
-  while (left > 0) {
-    const ssize_t n = ::write(STDERR_FILENO, p, left);
-    if (n <= 0) return;
-    p += n;
-    left -= static_cast<size_t>(n);
+  if (t_batch.depth > 0) {
+    if (t_batch.lines.size() + line.size() > PIPE_BUF) WriteAll(t_batch.lines);
+    if (line.size() > PIPE_BUF) {
+      WriteAll(line);
+    } else {
+      t_batch.lines.append(line);
+    }
+    return;
   }
+  WriteAll(line);
+}
+
+LogBatch::LogBatch() { ++t_batch.depth; }
+
+LogBatch::~LogBatch() {
+  if (--t_batch.depth == 0) WriteAll(t_batch.lines);
 }
 
 }  // namespace keygate::core
