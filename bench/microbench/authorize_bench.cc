@@ -40,6 +40,9 @@ ABSL_FLAG(std::vector<std::string>, stores, {},
           "NAME=DIR,... stores made by keygate-preload (e.g. 10k=build/bench/stores/10k)");
 ABSL_FLAG(int, block_cache_mb, 2304,
           "Block cache of each store: enough for the keys of 10M (warm: all in memory)");
+ABSL_FLAG(int, key_cache_mb, 64,
+          "Decoded-key cache of each store, as keygate-server's --key_cache_mb (0: every "
+          "lookup reads RocksDB)");
 ABSL_FLAG(int64_t, warmup_ops, 1000000, "Authorize calls per store before measuring");
 ABSL_FLAG(double, zipf_s, 1.0, "Zipf exponent of the token popularity");
 
@@ -78,6 +81,7 @@ absl::StatusOr<std::unique_ptr<Fixture>> OpenFixture(const std::string& name,
   storage::RocksDbOptions options;
   options.path = dir + "/db";
   options.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
+  options.record_cache_bytes = size_t(absl::GetFlag(FLAGS_key_cache_mb)) << 20;
   KEYGATE_ASSIGN_OR_RETURN(f->store, storage::OpenRocksDbKeyStore(options));
   while (f->store->Stats().warming_block_cache) absl::SleepFor(absl::Milliseconds(50));
   KEYGATE_ASSIGN_OR_RETURN(core::TokenFormat format, core::TokenFormat::Create("fs"));
