@@ -1,6 +1,7 @@
 // keygate-microbench: the in-process Authorize decision path (token parse,
-// HMAC, RocksDB point lookup, decision; no gRPC, no usage monitoring) over
-// stores built by keygate-preload, with a warm block cache.
+// HMAC, RocksDB point lookup, decision; no gRPC; Authorize/* without usage
+// monitoring, AuthorizeCounted/* with it, flushed every second as by the
+// server) over stores built by keygate-preload, with a warm block cache.
 //
 //   keygate-microbench --stores=10k=DIR,1m=DIR,10m=DIR [--benchmark_* flags]
 //
@@ -34,6 +35,7 @@
 #include "server/core/token.h"
 #include "server/core/token_hasher.h"
 #include "server/service/key_service.h"
+#include "server/service/usage_recorder.h"
 #include "storage/rocksdb_key_store.h"
 
 ABSL_FLAG(std::vector<std::string>, stores, {},
@@ -63,6 +65,9 @@ struct Fixture {
   std::unique_ptr<storage::KeyStore> store;
   std::unique_ptr<core::TokenHasher> hasher;  // For BM_Lookup's precomputed hashes.
   std::unique_ptr<service::KeyService> service;
+  // The same service with usage monitoring (what the server runs).
+  std::unique_ptr<service::UsageRecorder> usage;
+  std::unique_ptr<service::KeyService> counted_service;
   core::Scope required;
 };
 
@@ -88,6 +93,14 @@ absl::StatusOr<std::unique_ptr<Fixture>> OpenFixture(const std::string& name,
   f->service = std::make_unique<service::KeyService>(std::move(format), std::move(service_hasher),
                                                      f->store.get(), &core::Clock::Real());
   KEYGATE_RETURN_IF_ERROR(f->service->CheckPepper());
+  f->usage = std::make_unique<service::UsageRecorder>(f->store.get(), &core::Clock::Real(),
+                                                      absl::Seconds(1));
+  KEYGATE_ASSIGN_OR_RETURN(core::TokenFormat counted_format, core::TokenFormat::Create("fs"));
+  KEYGATE_ASSIGN_OR_RETURN(std::unique_ptr<core::TokenHasher> counted_hasher,
+                           core::TokenHasher::Create(pepper));
+  f->counted_service = std::make_unique<service::KeyService>(
+      std::move(counted_format), std::move(counted_hasher), f->store.get(),
+      &core::Clock::Real(), service::KeyServiceOptions(), f->usage.get());
   KEYGATE_ASSIGN_OR_RETURN(f->required, core::ParseScope("flows:read"));
 
   std::mt19937_64 rng(7);
@@ -110,13 +123,14 @@ void ReportPercentiles(benchmark::State& state, const LatencyHistogram& h) {
 }
 
 // KeyService::Authorize of a Zipf-chosen known token.
-void BM_Authorize(benchmark::State& state, const Fixture* f) {
+void BM_Authorize(benchmark::State& state, const Fixture* f,
+                  const service::KeyService* service) {
   std::mt19937_64 rng(1);
   LatencyHistogram h;
   for (auto _ : state) {
     const absl::string_view token = f->tokens[f->zipf->Sample(rng)];
     const int64_t start = NowNs();
-    auto result = f->service->Authorize(token, f->required, std::nullopt);
+    auto result = service->Authorize(token, f->required, std::nullopt);
     h.Record(static_cast<uint64_t>(NowNs() - start));
     benchmark::DoNotOptimize(result);
     if (!result.ok() || !result->decision.allowed()) state.SkipWithError("not allowed");
@@ -187,7 +201,9 @@ int main(int argc, char** argv) {
   for (const auto& f : fixtures) {
     benchmark::RegisterBenchmark(("Lookup/" + f->name).c_str(), keygate::bench::BM_Lookup, f.get());
     benchmark::RegisterBenchmark(("Authorize/" + f->name).c_str(), keygate::bench::BM_Authorize,
-                                 f.get());
+                                 f.get(), f->service.get());
+    benchmark::RegisterBenchmark(("AuthorizeCounted/" + f->name).c_str(),
+                                 keygate::bench::BM_Authorize, f.get(), f->counted_service.get());
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
