@@ -91,10 +91,13 @@ void UsageRecorder::Record(absl::string_view key_id, bool allowed,
   auto it = shard.pending.find(key_id);
   if (it == shard.pending.end()) it = shard.pending.emplace(std::string(key_id), Pending()).first;
   Pending& pending = it->second;
-  if (pending.days.empty() || pending.days.back().day != day) {
-    pending.days.push_back(core::DailyUsage{day});
+  if (pending.latest.day != day) {  // A new entry, or the day changed.
+    if (pending.latest.allowed + pending.latest.denied > 0) {
+      pending.earlier.push_back(pending.latest);
+    }
+    pending.latest = core::DailyUsage{day};
   }
-  ++(allowed ? pending.days.back().allowed : pending.days.back().denied);
+  ++(allowed ? pending.latest.allowed : pending.latest.denied);
   if (now > pending.last_used) pending.last_used = now;
   if (!client_address.empty() && client_address.size() <= kMaxAddressBytes &&
       IsPrintableAscii(client_address)) {
@@ -107,17 +110,25 @@ void UsageRecorder::Record(absl::string_view key_id, bool allowed,
   }
 }
 
-void UsageRecorder::MergePending(Pending&& from, Pending& into) {
-  for (core::DailyUsage& day : from.days) {
-    auto same = std::find_if(into.days.begin(), into.days.end(),
-                             [&](const core::DailyUsage& d) { return d.day == day.day; });
-    if (same == into.days.end()) {
-      into.days.push_back(day);
-    } else {
-      same->allowed += day.allowed;
-      same->denied += day.denied;
-    }
+void UsageRecorder::AddDay(const core::DailyUsage& day, Pending& into) {
+  if (day.allowed + day.denied == 0) return;
+  core::DailyUsage* same = into.latest.day == day.day ? &into.latest : nullptr;
+  for (core::DailyUsage& d : into.earlier) {
+    if (same == nullptr && d.day == day.day) same = &d;
   }
+  if (same != nullptr) {
+    same->allowed += day.allowed;
+    same->denied += day.denied;
+  } else if (into.latest.allowed + into.latest.denied == 0) {
+    into.latest = day;
+  } else {
+    into.earlier.push_back(day);
+  }
+}
+
+void UsageRecorder::MergePending(Pending&& from, Pending& into) {
+  for (const core::DailyUsage& day : from.earlier) AddDay(day, into);
+  AddDay(from.latest, into);
   into.last_used = std::max(into.last_used, from.last_used);
   for (auto& [address, seen] : from.clients) {
     auto client = into.clients.find(address);
@@ -143,11 +154,14 @@ absl::Status UsageRecorder::Flush() {
     // A thread that has ended records nothing more: once taken, its shard
     // stays empty and is dropped.
     if (shard->thread_exited.load()) finished.push_back(shard.get());
+    // The thread's next table is allocated here, outside its lock.
     PendingMap taken;
+    taken.reserve(shard->last_taken);
     {
       absl::MutexLock lock(&shard->mu);
       taken.swap(shard->pending);
     }
+    shard->last_taken = taken.size();
     if (all.empty()) {
       all.swap(taken);
       continue;
@@ -175,7 +189,10 @@ absl::Status UsageRecorder::Flush() {
   for (auto& [key_id, pending] : all) {
     core::KeyUsage usage;
     usage.key_id = key_id;
-    usage.days = std::move(pending.days);
+    usage.days = std::move(pending.earlier);
+    if (pending.latest.allowed + pending.latest.denied > 0) usage.days.push_back(pending.latest);
+    std::sort(usage.days.begin(), usage.days.end(),
+              [](const core::DailyUsage& a, const core::DailyUsage& b) { return a.day < b.day; });
     usage.last_used = pending.last_used;
     for (auto& [address, seen] : pending.clients) usage.clients.push_back({address, seen});
     deltas.push_back(std::move(usage));

@@ -54,8 +54,12 @@ class UsageRecorder {
   absl::Duration SinceLastFlush() const;
 
  private:
+  // What one key did in an interval. Nothing here allocates until a client
+  // address is seen or the interval crosses midnight: Record() runs on every
+  // Authorize.
   struct Pending {
-    std::vector<core::DailyUsage> days;  // Usually one.
+    core::DailyUsage latest;                // The last day counted.
+    std::vector<core::DailyUsage> earlier;  // Other days (an interval across midnight).
     absl::Time last_used = absl::InfinitePast();
     absl::flat_hash_map<std::string, absl::Time> clients;
   };
@@ -64,6 +68,9 @@ class UsageRecorder {
   struct Shard {
     absl::Mutex mu;
     PendingMap pending ABSL_GUARDED_BY(mu);
+    // Keys the flusher took last time: it hands the thread a table of that
+    // size, so that recording does not grow one (flusher only).
+    size_t last_taken = 0;
     // Set when the thread ends (no more records) or the recorder is gone
     // (the thread drops its reference).
     std::atomic<bool> thread_exited{false};
@@ -72,6 +79,8 @@ class UsageRecorder {
 
   // The calling thread's shard of this recorder, registered on first use.
   Shard& ThisThreadShard();
+  // Adds the counts of `day` to `into`.
+  static void AddDay(const core::DailyUsage& day, Pending& into);
   // Adds `from` (one thread's counts) to `into`.
   static void MergePending(Pending&& from, Pending& into);
   void FlushLoop();

@@ -119,5 +119,32 @@ TEST_F(UsageRecorderTest, CountsSplitAcrossMidnightByDay) {
   EXPECT_EQ(usage.days[1].denied, 1u);
 }
 
+TEST_F(UsageRecorderTest, DaysFromSeveralThreadsMergeInOrder) {
+  const absl::Time day1 =
+      absl::FromCivil(absl::CivilSecond(2027, 3, 1, 12, 0, 0), absl::UTCTimeZone());
+  clock_.Advance(day1 - clock_.Now());
+  recorder_->Record("key_a", true, "");  // This thread: day 1, then day 2.
+  clock_.Advance(absl::Hours(24));
+  recorder_->Record("key_a", false, "");
+  std::thread([&] {  // Another thread: day 2, then day 3.
+    recorder_->Record("key_a", true, "");
+    clock_.Advance(absl::Hours(24));
+    recorder_->Record("key_a", true, "");
+    recorder_->Record("key_a", false, "");
+  }).join();
+  KEYGATE_ASSERT_OK(recorder_->Flush());
+  const core::KeyUsage usage = Usage("key_a");
+  ASSERT_EQ(usage.days.size(), 3u);
+  EXPECT_EQ(usage.days[0].day, absl::CivilDay(2027, 3, 1));
+  EXPECT_EQ(usage.days[0].allowed, 1u);
+  EXPECT_EQ(usage.days[0].denied, 0u);
+  EXPECT_EQ(usage.days[1].day, absl::CivilDay(2027, 3, 2));
+  EXPECT_EQ(usage.days[1].allowed, 1u);
+  EXPECT_EQ(usage.days[1].denied, 1u);
+  EXPECT_EQ(usage.days[2].day, absl::CivilDay(2027, 3, 3));
+  EXPECT_EQ(usage.days[2].allowed, 1u);
+  EXPECT_EQ(usage.days[2].denied, 1u);
+}
+
 }  // namespace
 }  // namespace keygate::service
