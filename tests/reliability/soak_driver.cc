@@ -57,7 +57,8 @@ ABSL_FLAG(absl::Duration, duration, absl::Minutes(10), "Soak duration");
 ABSL_FLAG(absl::Duration, warmup, absl::Minutes(1),
           "Start of the soak excluded from the RSS and fd baselines");
 ABSL_FLAG(absl::Duration, sample_interval, absl::Seconds(10), "VmRSS / fd sampling period");
-ABSL_FLAG(double, management_rate, 4, "Management operations per second during the soak");
+ABSL_FLAG(double, management_rate, 4,
+          "Management operations per second during the soak (0: none)");
 ABSL_FLAG(double, max_rss_growth_pct, 5, "Largest VmRSS growth after warm-up (0: report only)");
 ABSL_FLAG(int, fd_slack, 4, "Open descriptors may vary by this much after warm-up");
 ABSL_FLAG(std::string, metrics_url, "",
@@ -401,6 +402,7 @@ class Driver {
 
   // Management operations at `rate` per second, each checked, until done.
   void ManagementLoop(double rate, std::atomic<bool>* done) {
+    if (rate <= 0) return;  // Authorize traffic only.
     const auto period = std::chrono::microseconds(static_cast<int64_t>(1e6 / rate));
     std::unique_ptr<v1::Authorizer::Stub> stub = v1::Authorizer::NewStub(channels_[1]);
     Clock::time_point next = Clock::now();
