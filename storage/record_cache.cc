@@ -188,11 +188,14 @@ uint64_t RecordCache::BeginFill(absl::string_view token_hash) const {
 }
 
 SharedRecord RecordCache::Fill(uint64_t ticket, core::KeyRecord record) {
-  auto shared = std::make_shared<const core::KeyRecord>(std::move(record));
-  if (Shard* shard = ShardFor(shared->token_hash)) {
-    shard->Fill(ticket, HashKey(shared->token_hash), shared);
+  return Fill(ticket, std::make_shared<const core::KeyRecord>(std::move(record)));
+}
+
+SharedRecord RecordCache::Fill(uint64_t ticket, SharedRecord record) {
+  if (Shard* shard = ShardFor(record->token_hash)) {
+    shard->Fill(ticket, HashKey(record->token_hash), record);
   }
-  return shared;
+  return record;
 }
 
 RecordCache::Change::Change(RecordCache* cache, absl::string_view token_hash)

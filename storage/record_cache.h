@@ -56,6 +56,9 @@ class RecordCache {
   // Caches `record` under its token hash unless a change of its shard was in
   // flight since `ticket` was taken, and returns it shared either way.
   std::shared_ptr<const core::KeyRecord> Fill(uint64_t ticket, core::KeyRecord record);
+  // The same for a record already shared (e.g. decoded in place).
+  std::shared_ptr<const core::KeyRecord> Fill(uint64_t ticket,
+                                              std::shared_ptr<const core::KeyRecord> record);
 
   // Brackets one change of the record stored under a token hash (see the
   // coherence contract): drops the hash when opened and again when closed.

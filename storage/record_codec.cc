@@ -8,12 +8,21 @@
 namespace keygate::storage {
 namespace {
 
-int64_t ToMicros(absl::Time t) {
-  return t == absl::InfiniteFuture() ? 0 : absl::ToUnixMicros(t);
-}
+int64_t ToMicros(absl::Time t) { return t == absl::InfiniteFuture() ? 0 : absl::ToUnixMicros(t); }
 
 absl::Time FromMicros(int64_t us) {
   return us == 0 ? absl::InfiniteFuture() : absl::FromUnixMicros(us);
+}
+
+// Moves a parsed string field out of its message. An empty field is not
+// touched: its mutable accessor would allocate a string just to move it.
+void TakeString(const std::string& field, std::string* (StoredKeyRecord::*mutable_field)(),
+                StoredKeyRecord* stored, std::string* to) {
+  if (field.empty()) {
+    to->clear();
+  } else {
+    *to = std::move(*(stored->*mutable_field)());
+  }
 }
 
 bool IsKnownLevel(int32_t level) {
@@ -67,7 +76,7 @@ std::string EncodeKeyRecord(const core::KeyRecord& record) {
   return stored.SerializeAsString();
 }
 
-absl::StatusOr<core::KeyRecord> DecodeKeyRecord(absl::string_view bytes) {
+absl::Status DecodeKeyRecord(absl::string_view bytes, core::KeyRecord* record) {
   StoredKeyRecord stored;
   if (!stored.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
     return absl::DataLossError("stored key record does not parse");
@@ -76,28 +85,48 @@ absl::StatusOr<core::KeyRecord> DecodeKeyRecord(absl::string_view bytes) {
       stored.environment() != static_cast<int32_t>(core::Environment::kTest)) {
     return absl::DataLossError("stored key record has an unknown environment");
   }
-  core::KeyRecord record;
-  record.key_id = stored.key_id();
-  record.team_id = stored.team_id();
-  record.name = stored.name();
-  record.scopes.reserve(stored.scopes_size());
   for (const StoredScope& s : stored.scopes()) {
     if (!IsKnownLevel(s.level())) {
       return absl::DataLossError("stored key record has an unknown scope level");
     }
-    record.scopes.push_back(core::Scope{s.resource(), static_cast<core::Level>(s.level())});
   }
-  record.environment = static_cast<core::Environment>(stored.environment());
-  record.display_prefix = stored.display_prefix();
-  record.token_hash = stored.token_hash();
-  record.create_time = absl::FromUnixMicros(stored.create_time_us());
-  record.expire_time = FromMicros(stored.expire_time_us());
-  record.revoke_time = FromMicros(stored.revoke_time_us());
-  record.revoke_reason = stored.revoke_reason();
-  record.created_by = stored.created_by();
-  record.is_operator = stored.is_operator();
-  record.rotated_from_key_id = stored.rotated_from_key_id();
-  record.rotated_to_key_id = stored.rotated_to_key_id();
+  // The strings move out of the parsed message: each is allocated once, by
+  // the parser (every key-cache miss of Authorize decodes a record).
+  TakeString(stored.key_id(), &StoredKeyRecord::mutable_key_id, &stored, &record->key_id);
+  TakeString(stored.team_id(), &StoredKeyRecord::mutable_team_id, &stored, &record->team_id);
+  TakeString(stored.name(), &StoredKeyRecord::mutable_name, &stored, &record->name);
+  record->scopes.clear();
+  record->scopes.reserve(stored.scopes_size());
+  for (StoredScope& s : *stored.mutable_scopes()) {
+    core::Scope& scope = record->scopes.emplace_back();
+    if (!s.resource().empty()) scope.resource = std::move(*s.mutable_resource());
+    scope.level = static_cast<core::Level>(s.level());
+  }
+  record->environment = static_cast<core::Environment>(stored.environment());
+  TakeString(stored.display_prefix(), &StoredKeyRecord::mutable_display_prefix, &stored,
+             &record->display_prefix);
+  TakeString(stored.token_hash(), &StoredKeyRecord::mutable_token_hash, &stored,
+             &record->token_hash);
+  record->create_time = absl::FromUnixMicros(stored.create_time_us());
+  record->expire_time = FromMicros(stored.expire_time_us());
+  record->revoke_time = FromMicros(stored.revoke_time_us());
+  TakeString(stored.revoke_reason(), &StoredKeyRecord::mutable_revoke_reason, &stored,
+             &record->revoke_reason);
+  TakeString(stored.created_by(), &StoredKeyRecord::mutable_created_by, &stored,
+             &record->created_by);
+  record->is_operator = stored.is_operator();
+  TakeString(stored.rotated_from_key_id(), &StoredKeyRecord::mutable_rotated_from_key_id, &stored,
+             &record->rotated_from_key_id);
+  TakeString(stored.rotated_to_key_id(), &StoredKeyRecord::mutable_rotated_to_key_id, &stored,
+             &record->rotated_to_key_id);
+  record->last_used_time = absl::InfinitePast();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<core::KeyRecord> DecodeKeyRecord(absl::string_view bytes) {
+  core::KeyRecord record;
+  absl::Status status = DecodeKeyRecord(bytes, &record);
+  if (!status.ok()) return status;
   return record;
 }
 
@@ -218,9 +247,10 @@ bool DecodeCounters(absl::string_view value, uint64_t* allowed, uint64_t* denied
   *allowed = ReadLittleEndian64(value.data());
   *denied = ReadLittleEndian64(value.data() + 8);
   if (last_used != nullptr) {
-    *last_used = value.size() == 24 ? absl::FromUnixMicros(static_cast<int64_t>(
-                                          ReadLittleEndian64(value.data() + 16)))
-                                    : absl::InfinitePast();
+    *last_used =
+        value.size() == 24
+            ? absl::FromUnixMicros(static_cast<int64_t>(ReadLittleEndian64(value.data() + 16)))
+            : absl::InfinitePast();
   }
   return true;
 }

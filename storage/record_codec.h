@@ -19,6 +19,9 @@ namespace keygate::storage {
 std::string EncodeKeyRecord(const core::KeyRecord& record);
 // Decodes stored bytes. Returns DataLoss if they are not a valid record.
 absl::StatusOr<core::KeyRecord> DecodeKeyRecord(absl::string_view bytes);
+// The same into `*record`, every field overwritten (e.g. a record already in
+// its shared allocation). On error `*record` is unspecified.
+absl::Status DecodeKeyRecord(absl::string_view bytes, core::KeyRecord* record);
 
 std::string EncodeAuditEvent(const core::AuditEvent& event);
 absl::StatusOr<core::AuditEvent> DecodeAuditEvent(absl::string_view bytes);

@@ -225,7 +225,9 @@ class RocksDbKeyStore final : public KeyStore {
     const rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), keys_, ToSlice(token_hash), &value);
     if (s.IsNotFound()) return absl::NotFoundError("no key has this token");
     KEYGATE_RETURN_IF_ERROR(ReadStatus(s, "key lookup"));
-    KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord record, Decoded(DecodeKeyRecord(View(value))));
+    // Decoded in its shared allocation: the record is not moved again.
+    auto record = std::make_shared<core::KeyRecord>();
+    KEYGATE_RETURN_IF_ERROR(Decoded(DecodeKeyRecord(View(value), record.get())));
     return records_.Fill(ticket, std::move(record));
   }
 
@@ -597,8 +599,12 @@ class RocksDbKeyStore final : public KeyStore {
   // Passes a decoded record through, remembering a decoding failure (a
   // corrupt value) for Health().
   absl::StatusOr<core::KeyRecord> Decoded(absl::StatusOr<core::KeyRecord> record) const {
-    if (absl::IsDataLoss(record.status())) corruption_seen_.store(true);
+    Decoded(record.status()).IgnoreError();  // Only remembered here.
     return record;
+  }
+  absl::Status Decoded(absl::Status status) const {
+    if (absl::IsDataLoss(status)) corruption_seen_.store(true);
+    return status;
   }
 
   // AlreadyExists if the id or the token hash of `record` is taken.

@@ -85,6 +85,33 @@ TEST_F(RecordCodecTest, RoundTripsEmptyScopes) {
   ExpectSameRecord(RoundTrip(record), record);
 }
 
+TEST_F(RecordCodecTest, DecodeIntoARecordOverwritesEveryField) {
+  // The cache decodes into a fresh shared record, but the contract is any
+  // record: nothing of what it held may survive, empty fields included.
+  core::KeyRecord held = MakeRecord("team-a", kCreate, "held");
+  held.scopes = {core::Scope{"flows", core::Level::kAdmin},
+                 core::Scope{"runs", core::Level::kRead}};
+  held.environment = core::Environment::kTest;
+  held.revoke_time = kCreate + absl::Hours(1);
+  held.revoke_reason = "an old reason that must not survive";
+  held.is_operator = true;
+  held.rotated_from_key_id = "key_from0123456789abcdef";
+  held.rotated_to_key_id = "key_to0123456789abcdefgh";
+  held.last_used_time = kCreate;
+
+  core::KeyRecord sparse = MakeRecord("", kCreate + absl::Seconds(3), "sparse");
+  sparse.scopes = {core::Scope{"", core::Level::kRead}};
+
+  ASSERT_TRUE(DecodeKeyRecord(EncodeKeyRecord(sparse), &held).ok());
+  ExpectSameRecord(held, sparse);
+  EXPECT_TRUE(held.team_id.empty());
+  EXPECT_TRUE(held.revoke_reason.empty());
+  EXPECT_TRUE(held.rotated_from_key_id.empty());
+  EXPECT_TRUE(held.rotated_to_key_id.empty());
+  EXPECT_EQ(held.last_used_time, absl::InfinitePast());
+  EXPECT_EQ(held.scopes[0].resource, "");
+}
+
 TEST_F(RecordCodecTest, DecodeGarbageIsDataLoss) {
   for (const std::string& bytes :
        {std::string("garbage"), std::string("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11),
@@ -104,11 +131,9 @@ TEST_F(RecordCodecTest, DecodeUnknownEnvironmentIsDataLoss) {
   StoredKeyRecord stored;
   stored.set_key_id("key_AAAAAAAAAAAAAAAAAAAA");
   stored.set_environment(99);
-  EXPECT_THAT(DecodeKeyRecord(stored.SerializeAsString()),
-              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeKeyRecord(stored.SerializeAsString()), StatusIs(absl::StatusCode::kDataLoss));
   stored.set_environment(0);
-  EXPECT_THAT(DecodeKeyRecord(stored.SerializeAsString()),
-              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeKeyRecord(stored.SerializeAsString()), StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST_F(RecordCodecTest, DecodeUnknownScopeLevelIsDataLoss) {
@@ -120,11 +145,9 @@ TEST_F(RecordCodecTest, DecodeUnknownScopeLevelIsDataLoss) {
   scope->set_level(static_cast<int32_t>(core::Level::kRead));
   ASSERT_TRUE(DecodeKeyRecord(stored.SerializeAsString()).ok());
   scope->set_level(4);
-  EXPECT_THAT(DecodeKeyRecord(stored.SerializeAsString()),
-              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeKeyRecord(stored.SerializeAsString()), StatusIs(absl::StatusCode::kDataLoss));
   scope->set_level(0);
-  EXPECT_THAT(DecodeKeyRecord(stored.SerializeAsString()),
-              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeKeyRecord(stored.SerializeAsString()), StatusIs(absl::StatusCode::kDataLoss));
 }
 
 TEST(TeamIndexKeyTest, StartsWithTeamPrefixAndSortsByCreationTime) {
