@@ -47,6 +47,9 @@ ABSL_FLAG(int, key_cache_mb, 64,
           "lookup reads RocksDB)");
 ABSL_FLAG(int64_t, warmup_ops, 1000000, "Authorize calls per store before measuring");
 ABSL_FLAG(double, zipf_s, 1.0, "Zipf exponent of the token popularity");
+ABSL_FLAG(int64_t, iterations, 0,
+          "Operations per benchmark (0: as many as --benchmark_min_time allows). A fixed "
+          "count makes runs under valgrind --tool=callgrind comparable per operation");
 
 namespace keygate::bench {
 namespace {
@@ -99,8 +102,8 @@ absl::StatusOr<std::unique_ptr<Fixture>> OpenFixture(const std::string& name,
   KEYGATE_ASSIGN_OR_RETURN(std::unique_ptr<core::TokenHasher> counted_hasher,
                            core::TokenHasher::Create(pepper));
   f->counted_service = std::make_unique<service::KeyService>(
-      std::move(counted_format), std::move(counted_hasher), f->store.get(),
-      &core::Clock::Real(), service::KeyServiceOptions(), f->usage.get());
+      std::move(counted_format), std::move(counted_hasher), f->store.get(), &core::Clock::Real(),
+      service::KeyServiceOptions(), f->usage.get());
   KEYGATE_ASSIGN_OR_RETURN(f->required, core::ParseScope("flows:read"));
 
   std::mt19937_64 rng(7);
@@ -123,8 +126,7 @@ void ReportPercentiles(benchmark::State& state, const LatencyHistogram& h) {
 }
 
 // KeyService::Authorize of a Zipf-chosen known token.
-void BM_Authorize(benchmark::State& state, const Fixture* f,
-                  const service::KeyService* service) {
+void BM_Authorize(benchmark::State& state, const Fixture* f, const service::KeyService* service) {
   std::mt19937_64 rng(1);
   LatencyHistogram h;
   for (auto _ : state) {
@@ -196,14 +198,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "keygate-microbench: give --stores=NAME=DIR,...\n");
     return 2;
   }
-  benchmark::RegisterBenchmark("ParseToken", keygate::bench::BM_ParseToken, fixtures[0].get());
-  benchmark::RegisterBenchmark("HashToken", keygate::bench::BM_HashToken, fixtures[0].get());
+  std::vector<benchmark::internal::Benchmark*> registered;
+  registered.push_back(
+      benchmark::RegisterBenchmark("ParseToken", keygate::bench::BM_ParseToken, fixtures[0].get()));
+  registered.push_back(
+      benchmark::RegisterBenchmark("HashToken", keygate::bench::BM_HashToken, fixtures[0].get()));
   for (const auto& f : fixtures) {
-    benchmark::RegisterBenchmark(("Lookup/" + f->name).c_str(), keygate::bench::BM_Lookup, f.get());
-    benchmark::RegisterBenchmark(("Authorize/" + f->name).c_str(), keygate::bench::BM_Authorize,
-                                 f.get(), f->service.get());
-    benchmark::RegisterBenchmark(("AuthorizeCounted/" + f->name).c_str(),
-                                 keygate::bench::BM_Authorize, f.get(), f->counted_service.get());
+    registered.push_back(benchmark::RegisterBenchmark(("Lookup/" + f->name).c_str(),
+                                                      keygate::bench::BM_Lookup, f.get()));
+    registered.push_back(benchmark::RegisterBenchmark(
+        ("Authorize/" + f->name).c_str(), keygate::bench::BM_Authorize, f.get(), f->service.get()));
+    registered.push_back(benchmark::RegisterBenchmark(("AuthorizeCounted/" + f->name).c_str(),
+                                                      keygate::bench::BM_Authorize, f.get(),
+                                                      f->counted_service.get()));
+  }
+  if (const int64_t iterations = absl::GetFlag(FLAGS_iterations); iterations > 0) {
+    for (benchmark::internal::Benchmark* b : registered) b->Iterations(iterations);
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
