@@ -20,9 +20,8 @@ char UsageKind(absl::string_view key) {
 
 class UsageMergeOperator final : public rocksdb::AssociativeMergeOperator {
  public:
-  bool Merge(const rocksdb::Slice& key, const rocksdb::Slice* existing,
-             const rocksdb::Slice& value, std::string* new_value,
-             rocksdb::Logger* logger) const override {
+  bool Merge(const rocksdb::Slice& key, const rocksdb::Slice* existing, const rocksdb::Slice& value,
+             std::string* new_value, rocksdb::Logger* logger) const override {
     if (UsageKind(View(key)) == kUsageDay) {
       uint64_t allowed = 0, denied = 0, add_allowed = 0, add_denied = 0;
       absl::Time last = absl::InfinitePast(), add_last = absl::InfinitePast();
@@ -83,9 +82,14 @@ class RetentionFilter final : public rocksdb::CompactionFilter {
       case RetentionKind::kUsage: {
         if (UsageKind(key) == kUsageDay) {
           if (key.size() < 10) return false;
-          const absl::string_view number = key.substr(key.size() - 8);
-          const absl::CivilDay day = DayFromNumber(static_cast<int64_t>(ReadBigEndian64(number)));
-          return absl::FromCivil(day + 1, absl::UTCTimeZone()) + retention_ <= now;
+          // A day's row expires `retention_` after the day ends. Day numbers
+          // count UTC days from the epoch, and a UTC day is 24 h, so the end
+          // is integer arithmetic, not a calendar conversion (this runs for
+          // every usage row and operand compacted). Durations saturate, so a
+          // damaged number cannot overflow.
+          const int64_t day = static_cast<int64_t>(ReadBigEndian64(key.substr(key.size() - 8)));
+          const absl::Time day_end = absl::UnixEpoch() + absl::Hours(24) * day + absl::Hours(24);
+          return day_end + retention_ <= now;
         }
         absl::Time time;
         return DecodeMicros(value, &time) && time + retention_ <= now;

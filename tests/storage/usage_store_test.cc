@@ -65,8 +65,8 @@ TEST_F(UsageStoreTest, LastUseComesFromTheNewestDayAndSurvivesReopen) {
   across.days.push_back(core::DailyUsage{absl::CivilDay(2027, 3, 2), 1, 0});
   KEYGATE_ASSERT_OK(store_->RecordUsage({across}));
   // An older day written later does not change the last use.
-  KEYGATE_ASSERT_OK(store_->RecordUsage({Delta(absl::CivilDay(2027, 2, 27), 1, 0,
-                                               At(2027, 2, 27, 23, 0))}));
+  KEYGATE_ASSERT_OK(
+      store_->RecordUsage({Delta(absl::CivilDay(2027, 2, 27), 1, 0, At(2027, 2, 27, 23, 0))}));
   store_.reset();
   SetUp();
   absl::StatusOr<absl::Time> last = store_->GetLastUsed("key_a");
@@ -115,6 +115,41 @@ TEST_F(UsageStoreTest, EachKeyReadsOnlyItsOwnRowsInMemoryAndOnDisk) {
   expect("key_a", 1, 1, 1);
   expect("key_ab", 22, 20, 2);
   expect("key_b", 33, 30, 2);
+}
+
+TEST(UsageRetentionTest, ADayIsKeptUntilRetentionAfterItsEnd) {
+  TempDir dir;
+  keygate::testing::FakeClock clock(At(2027, 3, 1, 12, 0));
+  RocksDbOptions options;
+  options.path = dir.path() + "/db";
+  options.block_cache_bytes = size_t{8} << 20;
+  options.clock = &clock;
+  options.usage_retention = absl::Hours(48);
+  absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  // 2027-03-01 ends at 03-02 00:00, so its rows go at 03-04 00:00.
+  KEYGATE_ASSERT_OK((*store)->RecordUsage({Delta(absl::CivilDay(2027, 3, 1), 3, 1, clock.Now())}));
+  KEYGATE_ASSERT_OK((*store)->RecordUsage({Delta(absl::CivilDay(2027, 3, 2), 5, 0, clock.Now())}));
+  const auto days = [&] {
+    absl::StatusOr<core::KeyUsage> usage =
+        (*store)->GetUsage("key_a", absl::CivilDay(2027, 1, 1), 10);
+    EXPECT_TRUE(usage.ok()) << usage.status();
+    std::vector<absl::CivilDay> out;
+    if (usage.ok()) {
+      for (const core::DailyUsage& day : usage->days) out.push_back(day.day);
+    }
+    return out;
+  };
+  clock.Advance(At(2027, 3, 4, 0, 0) - absl::Microseconds(1) - clock.Now());
+  KEYGATE_ASSERT_OK((*store)->CompactAll());
+  EXPECT_EQ(days(),
+            (std::vector<absl::CivilDay>{absl::CivilDay(2027, 3, 1), absl::CivilDay(2027, 3, 2)}));
+  clock.Advance(absl::Microseconds(1));
+  KEYGATE_ASSERT_OK((*store)->CompactAll());
+  EXPECT_EQ(days(), (std::vector<absl::CivilDay>{absl::CivilDay(2027, 3, 2)}));
+  clock.Advance(absl::Hours(24));
+  KEYGATE_ASSERT_OK((*store)->CompactAll());
+  EXPECT_TRUE(days().empty());
 }
 
 TEST(UsageCodecTest, CountersWithAndWithoutTheLastUse) {
