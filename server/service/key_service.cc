@@ -74,18 +74,18 @@ absl::Status KeyService::CheckPepper() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<AuthorizeResult> KeyService::Authorize(
-    absl::string_view token, const core::Scope& required,
-    std::optional<core::Environment> environment, absl::string_view client_address) const {
+absl::StatusOr<AuthorizeResult> KeyService::Authorize(absl::string_view token,
+                                                      const core::Scope& required,
+                                                      std::optional<core::Environment> environment,
+                                                      absl::string_view client_address) const {
   const absl::StatusOr<core::ParsedToken> parsed = format_.Parse(token);
   if (!parsed.ok()) return AuthorizeResult{{core::Reason::kMalformedToken}, nullptr};
-  absl::StatusOr<core::SharedKeyRecord> key =
-      store_->FindByTokenHash(hasher_->Hash(parsed->token));
+  absl::StatusOr<core::SharedKeyRecord> key = store_->FindByTokenHash(hasher_->Hash(parsed->token));
   if (absl::IsNotFound(key.status())) return AuthorizeResult{{core::Reason::kUnknownKey}, nullptr};
   KEYGATE_RETURN_IF_ERROR(key.status());
   const core::KeyRecord& record = **key;
   const core::Decision decision = core::Decide(record, required, environment, clock_->Now());
-  if (usage_ != nullptr) usage_->Record(record.key_id, decision.allowed(), client_address);
+  if (usage_ != nullptr) usage_->Record(*key, decision.allowed(), client_address);
   return AuthorizeResult{decision, *std::move(key)};
 }
 
@@ -99,8 +99,7 @@ absl::StatusOr<core::KeyRecord> KeyService::Identify(absl::string_view authoriza
     return absl::UnauthenticatedError(
         absl::StrCat("malformed credential: ", parsed.status().message()));
   }
-  absl::StatusOr<core::SharedKeyRecord> key =
-      store_->FindByTokenHash(hasher_->Hash(parsed->token));
+  absl::StatusOr<core::SharedKeyRecord> key = store_->FindByTokenHash(hasher_->Hash(parsed->token));
   if (absl::IsNotFound(key.status())) return absl::UnauthenticatedError("unknown credential");
   KEYGATE_RETURN_IF_ERROR(key.status());
   switch ((*key)->StateAt(clock_->Now())) {
@@ -120,8 +119,8 @@ absl::StatusOr<Caller> KeyService::Authenticate(absl::string_view authorization)
 }
 
 KeyService::ManagedCall KeyService::BeginManaged(const CallInfo& call, const char* action,
-                                                absl::string_view team,
-                                                absl::string_view target_key_id) const {
+                                                 absl::string_view team,
+                                                 absl::string_view target_key_id) const {
   ManagedCall managed;
   managed.start = absl::Now();
   managed.peer = call.peer;
@@ -209,8 +208,7 @@ absl::StatusOr<CreatedKey> KeyService::PrepareCreate(const Caller& caller, const
       return absl::InvalidArgumentError("each scope must be at most 96 characters");
     }
   }
-  KEYGATE_ASSIGN_OR_RETURN(std::vector<core::Scope> scopes,
-                           core::ParseScopes(request.scopes));
+  KEYGATE_ASSIGN_OR_RETURN(std::vector<core::Scope> scopes, core::ParseScopes(request.scopes));
   if (!request.environment.has_value()) {
     return absl::InvalidArgumentError(
         "environment is required (ENVIRONMENT_LIVE or ENVIRONMENT_TEST)");
@@ -224,9 +222,9 @@ absl::StatusOr<CreatedKey> KeyService::PrepareCreate(const Caller& caller, const
     if (expire_time == absl::InfiniteFuture()) {
       expire_time = now + options_.max_key_ttl;
     } else if (expire_time > now + options_.max_key_ttl) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "expire_time is beyond this server's maximum key lifetime of ",
-          absl::FormatDuration(options_.max_key_ttl)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("expire_time is beyond this server's maximum key lifetime of ",
+                       absl::FormatDuration(options_.max_key_ttl)));
     }
   }
   if (!caller.is_operator) {
@@ -253,7 +251,8 @@ absl::StatusOr<CreatedKey> KeyService::PrepareCreate(const Caller& caller, const
 }
 
 void KeyService::CreateKey(const CallInfo& call, const NewKey& request, CreateDone done) {
-  auto managed = std::make_shared<ManagedCall>(BeginManaged(call, "CreateKey", request.team_id, ""));
+  auto managed =
+      std::make_shared<ManagedCall>(BeginManaged(call, "CreateKey", request.team_id, ""));
   absl::StatusOr<CreatedKey> prepared = [&]() -> absl::StatusOr<CreatedKey> {
     KEYGATE_ASSIGN_OR_RETURN(Caller caller, Admit(call, managed->event));
     return PrepareCreate(caller, request, managed->event);
@@ -303,8 +302,7 @@ absl::Status KeyService::AddLastUsed(core::KeyRecord& key) const {
   return absl::OkStatus();
 }
 
-absl::StatusOr<core::KeyRecord> KeyService::GetKey(const CallInfo& call,
-                                                   absl::string_view key_id) {
+absl::StatusOr<core::KeyRecord> KeyService::GetKey(const CallInfo& call, absl::string_view key_id) {
   return Manage<core::KeyRecord>(
       call, "GetKey", "", key_id,
       [&](const Caller& caller, core::AuditEvent&) -> absl::StatusOr<core::KeyRecord> {
@@ -377,9 +375,9 @@ absl::StatusOr<RotatedKey> KeyService::RotateKey(const CallInfo& call, absl::str
       call, "RotateKey", "", key_id,
       [&](const Caller& caller, core::AuditEvent& event) -> absl::StatusOr<RotatedKey> {
         if (grace_period < absl::ZeroDuration() || grace_period > options_.max_grace_period) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "grace_period must be between 0 and ",
-              absl::FormatDuration(options_.max_grace_period)));
+          return absl::InvalidArgumentError(
+              absl::StrCat("grace_period must be between 0 and ",
+                           absl::FormatDuration(options_.max_grace_period)));
         }
         KEYGATE_ASSIGN_OR_RETURN(core::KeyRecord old_key, LoadVisible(caller, key_id));
         event.team_id = old_key.team_id;
@@ -485,10 +483,9 @@ absl::StatusOr<storage::AuditPage> KeyService::ListAuditEvents(const CallInfo& c
 
 absl::Status KeyService::RefuseInput(const CallInfo& call, const char* action,
                                      absl::Status input_error) {
-  return Manage<bool>(call, action, "", "",
-                      [&](const Caller&, core::AuditEvent&) -> absl::StatusOr<bool> {
-                        return input_error;
-                      })
+  return Manage<bool>(
+             call, action, "", "",
+             [&](const Caller&, core::AuditEvent&) -> absl::StatusOr<bool> { return input_error; })
       .status();
 }
 
@@ -517,8 +514,7 @@ bool KeyService::RotationDue(const core::KeyRecord& key, absl::Time now) const {
          now - key.create_time >= options_.rotation_period;
 }
 
-absl::StatusOr<KeyService::BootstrapResult> KeyService::EnsureOperatorKey(
-    const std::string& path) {
+absl::StatusOr<KeyService::BootstrapResult> KeyService::EnsureOperatorKey(const std::string& path) {
   BootstrapResult result;
   absl::StatusOr<std::string> content = core::ReadSecretFile(path);
   if (absl::IsNotFound(content.status())) {
@@ -530,9 +526,9 @@ absl::StatusOr<KeyService::BootstrapResult> KeyService::EnsureOperatorKey(
   KEYGATE_RETURN_IF_ERROR(content.status());
   const absl::StatusOr<core::ParsedToken> parsed = format_.Parse(*content);
   if (!parsed.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bootstrap key file ", path, " does not hold a valid '", format_.prefix(),
-        "_' token: ", parsed.status().message()));
+    return absl::InvalidArgumentError(absl::StrCat("bootstrap key file ", path,
+                                                   " does not hold a valid '", format_.prefix(),
+                                                   "_' token: ", parsed.status().message()));
   }
   const std::string hash = hasher_->Hash(parsed->token);
   absl::StatusOr<core::SharedKeyRecord> existing = store_->FindByTokenHash(hash);

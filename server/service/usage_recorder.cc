@@ -82,15 +82,15 @@ UsageRecorder::Shard& UsageRecorder::ThisThreadShard() {
   return *shard;
 }
 
-void UsageRecorder::Record(absl::string_view key_id, bool allowed,
+void UsageRecorder::Record(const core::SharedKeyRecord& key, bool allowed,
                            absl::string_view client_address) {
   const absl::Time now = clock_->Now();
   const absl::CivilDay day = UtcDay(now);
   Shard& shard = ThisThreadShard();
   absl::MutexLock lock(&shard.mu);
-  auto it = shard.pending.find(key_id);
-  if (it == shard.pending.end()) it = shard.pending.emplace(std::string(key_id), Pending()).first;
+  auto [it, inserted] = shard.pending.try_emplace(key.get());
   Pending& pending = it->second;
+  if (inserted) pending.key = key;
   if (pending.latest.day != day) {  // A new entry, or the day changed.
     if (pending.latest.allowed + pending.latest.denied > 0) {
       pending.earlier.push_back(pending.latest);
@@ -148,7 +148,7 @@ absl::Status UsageRecorder::Flush() {
     shards = shards_;
   }
   // Every thread's counts of a key become one set of merge operands.
-  PendingMap all;
+  PendingById all;
   std::vector<const Shard*> finished;
   for (const std::shared_ptr<Shard>& shard : shards) {
     // A thread that has ended records nothing more: once taken, its shard
@@ -162,14 +162,11 @@ absl::Status UsageRecorder::Flush() {
       taken.swap(shard->pending);
     }
     shard->last_taken = taken.size();
-    if (all.empty()) {
-      all.swap(taken);
-      continue;
-    }
-    for (auto& [key_id, pending] : taken) {
-      auto it = all.find(key_id);
-      if (it == all.end()) {
-        all.emplace(key_id, std::move(pending));
+    for (auto& [record, pending] : taken) {
+      // The view stays valid: the entry it goes into holds the record.
+      auto [it, inserted] = all.try_emplace(record->key_id);
+      if (inserted) {
+        it->second = std::move(pending);
       } else {
         MergePending(std::move(pending), it->second);
       }
@@ -188,7 +185,7 @@ absl::Status UsageRecorder::Flush() {
   deltas.reserve(all.size());
   for (auto& [key_id, pending] : all) {
     core::KeyUsage usage;
-    usage.key_id = key_id;
+    usage.key_id = std::string(key_id);
     usage.days = std::move(pending.earlier);
     if (pending.latest.allowed + pending.latest.denied > 0) usage.days.push_back(pending.latest);
     std::sort(usage.days.begin(), usage.days.end(),

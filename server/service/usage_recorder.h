@@ -17,6 +17,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "server/core/clock.h"
+#include "server/core/key_record.h"
 #include "server/core/usage.h"
 #include "storage/key_store.h"
 
@@ -43,8 +44,12 @@ class UsageRecorder {
   UsageRecorder(const UsageRecorder&) = delete;
   UsageRecorder& operator=(const UsageRecorder&) = delete;
 
-  // Notes one Authorize answer for `key_id`. `client_address` may be empty.
-  void Record(absl::string_view key_id, bool allowed, absl::string_view client_address);
+  // Notes one Authorize answer for `key` (not null). `client_address` may be
+  // empty. The record is kept until the next flush: a thread's counts are
+  // keyed by the record's address, so Record() neither hashes nor compares
+  // the key id, and allocates nothing for a key it has counted since the last
+  // flush. Records of one key id (e.g. re-read after a change) are added up.
+  void Record(const core::SharedKeyRecord& key, bool allowed, absl::string_view client_address);
 
   // Writes everything recorded so far. Returns the store's error (the
   // pending counts of that flush are then lost and logged).
@@ -58,12 +63,18 @@ class UsageRecorder {
   // address is seen or the interval crosses midnight: Record() runs on every
   // Authorize.
   struct Pending {
-    core::DailyUsage latest;                // The last day counted.
-    std::vector<core::DailyUsage> earlier;  // Other days (an interval across midnight).
+    // Read and written by every Record(): first, in one cache line with the
+    // table's key.
+    core::DailyUsage latest;  // The last day counted.
     absl::Time last_used = absl::InfinitePast();
+    core::SharedKeyRecord key;              // Kept alive for its id until the flush.
+    std::vector<core::DailyUsage> earlier;  // Other days (an interval across midnight).
     absl::flat_hash_map<std::string, absl::Time> clients;
   };
-  using PendingMap = absl::flat_hash_map<std::string, Pending>;
+  // One thread's counts, by record (see Record()).
+  using PendingMap = absl::flat_hash_map<const core::KeyRecord*, Pending>;
+  // Every thread's counts, by key id (a view of the id in the entry's record).
+  using PendingById = absl::flat_hash_map<absl::string_view, Pending>;
   // What one thread recorded since the last flush.
   struct Shard {
     absl::Mutex mu;

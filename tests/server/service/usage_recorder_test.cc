@@ -7,7 +7,9 @@
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/civil_time.h"
 #include "gtest/gtest.h"
 #include "storage/rocksdb_key_store.h"
@@ -40,6 +42,20 @@ class UsageRecorderTest : public ::testing::Test {
     return usage.ok() ? *usage : core::KeyUsage{};
   }
 
+  // The record the key cache would share for `key_id`: one per id, as long
+  // as the test runs.
+  core::SharedKeyRecord Key(const std::string& key_id) {
+    absl::MutexLock lock(&keys_mu_);
+    core::SharedKeyRecord& key = keys_[key_id];
+    if (key == nullptr) key = NewKey(key_id);
+    return key;
+  }
+  static core::SharedKeyRecord NewKey(const std::string& key_id) {
+    auto key = std::make_shared<core::KeyRecord>();
+    key->key_id = key_id;
+    return key;
+  }
+
   static uint64_t Allowed(const core::KeyUsage& usage) {
     uint64_t total = 0;
     for (const core::DailyUsage& day : usage.days) total += day.allowed;
@@ -52,6 +68,8 @@ class UsageRecorderTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  absl::Mutex keys_mu_;
+  absl::flat_hash_map<std::string, core::SharedKeyRecord> keys_ ABSL_GUARDED_BY(keys_mu_);
   FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
   std::unique_ptr<storage::KeyStore> store_;
   std::unique_ptr<UsageRecorder> recorder_;
@@ -60,11 +78,12 @@ class UsageRecorderTest : public ::testing::Test {
 TEST_F(UsageRecorderTest, ManyThreadsOnOneKeyAreCountedExactlyOnce) {
   constexpr int kThreads = 8;
   constexpr int kCalls = 5000;
+  const core::SharedKeyRecord hot = Key("key_hot");
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kCalls; ++i) {
-        recorder_->Record("key_hot", i % 10 != 0, absl::StrCat("10.0.0.", t));
+        recorder_->Record(hot, i % 10 != 0, absl::StrCat("10.0.0.", t));
       }
     });
   }
@@ -82,11 +101,33 @@ TEST_F(UsageRecorderTest, ManyThreadsOnOneKeyAreCountedExactlyOnce) {
   EXPECT_EQ(Allowed(Usage("key_hot")), uint64_t{kThreads} * kCalls * 9 / 10);
 }
 
+TEST_F(UsageRecorderTest, RecordsOfOneKeyIdAddUpAndOutliveTheCache) {
+  // A key re-read after a change (or an eviction) is a new record object.
+  core::SharedKeyRecord before = NewKey("key_a");
+  core::SharedKeyRecord after = NewKey("key_a");
+  recorder_->Record(before, true, "10.0.0.1");
+  recorder_->Record(after, true, "10.0.0.2");
+  std::thread([&] { recorder_->Record(after, false, ""); }).join();
+  recorder_->Record(NewKey("key_b"), true, "");
+  // The cache lets go of them before the flush; the recorder still holds them.
+  const std::weak_ptr<const core::KeyRecord> watched = before;
+  before.reset();
+  after.reset();
+  EXPECT_FALSE(watched.expired());
+  KEYGATE_ASSERT_OK(recorder_->Flush());
+  EXPECT_TRUE(watched.expired());  // Released once flushed.
+  const core::KeyUsage usage = Usage("key_a");
+  EXPECT_EQ(Allowed(usage), 2u);
+  EXPECT_EQ(Denied(usage), 1u);
+  EXPECT_EQ(usage.clients.size(), 2u);
+  EXPECT_EQ(Allowed(Usage("key_b")), 1u);
+}
+
 TEST_F(UsageRecorderTest, CountsOfAThreadThatEndedBeforeTheFlushArrive) {
   std::thread([&] {
-    for (int i = 0; i < 100; ++i) recorder_->Record("key_a", true, "");
+    for (int i = 0; i < 100; ++i) recorder_->Record(Key("key_a"), true, "");
   }).join();
-  recorder_->Record("key_a", false, "");
+  recorder_->Record(Key("key_a"), false, "");
   KEYGATE_ASSERT_OK(recorder_->Flush());
   KEYGATE_ASSERT_OK(recorder_->Flush());  // Drops the ended thread's shard.
   const core::KeyUsage usage = Usage("key_a");
@@ -95,10 +136,10 @@ TEST_F(UsageRecorderTest, CountsOfAThreadThatEndedBeforeTheFlushArrive) {
 }
 
 TEST_F(UsageRecorderTest, AThreadCanRecordIntoSuccessiveRecorders) {
-  recorder_->Record("key_a", true, "");
+  recorder_->Record(Key("key_a"), true, "");
   recorder_.reset();  // Flushes on destruction.
   recorder_ = std::make_unique<UsageRecorder>(store_.get(), &clock_, absl::Hours(1));
-  recorder_->Record("key_a", true, "");
+  recorder_->Record(Key("key_a"), true, "");
   KEYGATE_ASSERT_OK(recorder_->Flush());
   EXPECT_EQ(Allowed(Usage("key_a")), 2u);
 }
@@ -106,10 +147,10 @@ TEST_F(UsageRecorderTest, AThreadCanRecordIntoSuccessiveRecorders) {
 TEST_F(UsageRecorderTest, CountsSplitAcrossMidnightByDay) {
   clock_.Advance(absl::FromCivil(absl::CivilSecond(2027, 3, 1, 23, 59, 59), absl::UTCTimeZone()) -
                  clock_.Now());
-  recorder_->Record("key_a", true, "");
-  std::thread([&] { recorder_->Record("key_a", true, ""); }).join();
+  recorder_->Record(Key("key_a"), true, "");
+  std::thread([&] { recorder_->Record(Key("key_a"), true, ""); }).join();
   clock_.Advance(absl::Seconds(2));
-  recorder_->Record("key_a", false, "");
+  recorder_->Record(Key("key_a"), false, "");
   KEYGATE_ASSERT_OK(recorder_->Flush());
   const core::KeyUsage usage = Usage("key_a");
   ASSERT_EQ(usage.days.size(), 2u);
@@ -123,15 +164,16 @@ TEST_F(UsageRecorderTest, DaysFromSeveralThreadsMergeInOrder) {
   const absl::Time day1 =
       absl::FromCivil(absl::CivilSecond(2027, 3, 1, 12, 0, 0), absl::UTCTimeZone());
   clock_.Advance(day1 - clock_.Now());
-  recorder_->Record("key_a", true, "");  // This thread: day 1, then day 2.
+  recorder_->Record(Key("key_a"), true, "");  // This thread: day 1, then day 2.
   clock_.Advance(absl::Hours(24));
-  recorder_->Record("key_a", false, "");
+  recorder_->Record(Key("key_a"), false, "");
   std::thread([&] {  // Another thread: day 2, then day 3.
-    recorder_->Record("key_a", true, "");
+    recorder_->Record(Key("key_a"), true, "");
     clock_.Advance(absl::Hours(24));
-    recorder_->Record("key_a", true, "");
-    recorder_->Record("key_a", false, "");
-  }).join();
+    recorder_->Record(Key("key_a"), true, "");
+    recorder_->Record(Key("key_a"), false, "");
+  })
+      .join();
   KEYGATE_ASSERT_OK(recorder_->Flush());
   const core::KeyUsage usage = Usage("key_a");
   ASSERT_EQ(usage.days.size(), 3u);
