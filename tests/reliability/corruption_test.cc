@@ -476,7 +476,8 @@ TEST_F(CorruptionTest, ManifestRecordLengthFlipRefusesToStart) {
 //                       its keys may be in either state.
 //   garbage, zeros,     a later write that never finished: random bytes, a
 //   half_record         zero-filled (preallocated) tail, or a record header
-//                       with only part of its payload.
+//                       with only part of its payload (within its 32 KiB
+//                       block, as RocksDB writes: AppendTornRecord).
 // The store must open with every other acknowledged write present and no
 // error, and then verify cleanly. The one exception is "garbled": a
 // complete record with a bad checksum looks like damage inside the log, and
@@ -519,7 +520,7 @@ TEST_F(CorruptionTest, TornWalTailRecovers) {
     } else if (variant == "zeros") {
       damaged.append(4096, '\0');
     } else {
-      damaged.append(content.substr(last.begin, (last.end - last.begin) / 2));
+      AppendTornRecord(content, last, &damaged);
     }
     {
       std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -139,6 +139,24 @@ absl::StatusOr<std::vector<LogRecord>> ReadLogRecords(const std::string& path) {
   return records;
 }
 
+void AppendTornRecord(absl::string_view content, const LogRecord& record, std::string* log) {
+  uint64_t room = kLogBlockSize - log->size() % kLogBlockSize;
+  if (room < kLogHeaderSize + 2) {
+    log->append(room, '\0');
+    room = kLogBlockSize;
+  }
+  std::string header(content.substr(record.begin, kLogHeaderSize));
+  const uint64_t declared =
+      static_cast<uint8_t>(header[4]) | (uint64_t{static_cast<uint8_t>(header[5])} << 8);
+  const uint64_t length = std::min(declared, room - kLogHeaderSize);
+  if (length < declared) header[6] = static_cast<char>(kFirst);
+  header[4] = static_cast<char>(length & 0xff);
+  header[5] = static_cast<char>(length >> 8);
+  log->append(header);
+  const absl::string_view payload = content.substr(record.begin + kLogHeaderSize, length / 2);
+  log->append(payload.data(), payload.size());
+}
+
 std::string NewestFile(const std::string& dir, const std::string& suffix) {
   std::string newest;
   uint64_t newest_number = 0;

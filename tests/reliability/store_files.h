@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace keygate::reliability {
 
@@ -43,6 +44,15 @@ struct LogRecord {
 // The complete records of a log file, in order. Parsing stops at the first
 // torn or zero-filled fragment.
 absl::StatusOr<std::vector<LogRecord>> ReadLogRecords(const std::string& path);
+
+// Appends to `log` (the bytes of a WAL) what a crash while writing `record`
+// again would leave: a fragment header and part of its payload. Like
+// RocksDB's writer, it never lets the fragment cross a 32 KiB block: it
+// declares only the length that fits in the block (the fragment's checksum is
+// never checked, as its payload ends first), and with no room for a header
+// and some payload it zero-fills the block's trailer and starts the next
+// block. `content` holds `record`, in the legacy (non-recycled) log format.
+void AppendTornRecord(absl::string_view content, const LogRecord& record, std::string* log);
 
 // The newest file named *<suffix> in `dir` by RocksDB file number (e.g.
 // ".log" for the live WAL), or "" if none.
