@@ -63,8 +63,7 @@ class UsageRecorder {
   // address is seen or the interval crosses midnight: Record() runs on every
   // Authorize.
   struct Pending {
-    // Read and written by every Record(): first, in one cache line with the
-    // table's key.
+    // Read and written by every Record(): first, next to the table's key.
     core::DailyUsage latest;  // The last day counted.
     absl::Time last_used = absl::InfinitePast();
     core::SharedKeyRecord key;              // Kept alive for its id until the flush.
