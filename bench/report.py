@@ -159,7 +159,8 @@ def main():
         "comparisons": {},
         "absolute": absolute,
         "microbench": {name: {k: b.get(k) for k in ("real_time", "time_unit", "iterations", "keys",
-                                                     "p50_ns", "p90_ns", "p99_ns", "p999_ns", "mean_ns")
+                                                     "p50_ns", "p90_ns", "p99_ns", "p999_ns", "mean_ns",
+                                                     "cpu_time", "background_cpu_us")
                               if k in b} for name, b in micro.items()},
         "warnings": warnings,
     }
@@ -193,6 +194,9 @@ def main():
         if "p50_ns" in b:
             print(f"microbench {name:17} p50 {b['p50_ns']:6.0f} ns  p99 {b['p99_ns']:6.0f} ns  "
                   f"mean {b['mean_ns']:6.0f} ns")
+        elif "background_cpu_us" in b:  # UsageFlush: CPU of a flush, and of RocksDB behind it.
+            print(f"microbench {name:17} flush {b['cpu_time'] / 1e6:6.1f} ms CPU  "
+                  f"background {b['background_cpu_us'] / 1e3:6.1f} ms CPU per flush")
         else:
             print(f"microbench {name:17} {b['real_time']:6.0f} {b['time_unit']}/op")
     for w in warnings:

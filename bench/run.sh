@@ -225,7 +225,7 @@ else
     ((WITH_10M)) && micro_stores+=,10m=$STORES/10m
     note "in-process decision path (keygate-microbench)"
     taskset -c "$SERVER_CPU" "$BIN/keygate-microbench" --stores="$micro_stores" \
-      --block_cache_mb="${CACHE_MB[10m]}" \
+      --block_cache_mb="${CACHE_MB[10m]}" --benchmark_filter='-UsageFlush/(10k|10m)' \
       --benchmark_min_time=2 --benchmark_format=json --benchmark_out="$OUT/microbench.json" \
       --benchmark_out_format=json >/dev/null 2>"$OUT/logs/microbench.log" \
       || { cat "$OUT/logs/microbench.log" >&2; die "keygate-microbench failed"; }

@@ -845,16 +845,21 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
       FamilyOptions(cache, retention->key_records.get(), /*block_restart_interval=*/1);
   keys.compression = rocksdb::kNoCompression;
   usage.merge_operator = NewUsageMergeOperator();
-  // Every usage flush interval (<= 1 s) adds two merge operands per key in
-  // use. A small memtable is flushed (and its merges collapsed) early, which
-  // bounds the memory that Authorize traffic holds: the soak test's VmRSS
-  // gate failed with 64 MiB (+17-19%) and with 16 MiB (+11%: it filled for
-  // the whole 10 minutes). The price is compaction: each flushed file
-  // overlaps the whole family, so every fourth flush rewrites all of it
-  // (~5% of the server's CPU under load at 1M keys; docs/performance.md).
-  // More level-0 files between compactions would keep more files, and
-  // descriptors, open.
+  // Every usage flush interval (<= 1 s) adds a merge operand per key in use
+  // (and one per client address seen). A small memtable is flushed (and its
+  // merges collapsed) early, which bounds the memory that Authorize traffic
+  // holds: the soak test's VmRSS gate failed with 64 MiB (+17-19%) and with
+  // 16 MiB (+11%: it filled for the whole 10 minutes). The price is
+  // compaction: keys start with the key id, so each flushed file overlaps
+  // the whole family. Leveled compaction rewrote all of it with every fourth
+  // flush; universal compaction merges flushed files with each other first
+  // and rewrites the whole family only when the newer files add up to twice
+  // its size (or daily, for retention: periodic compaction). That cut the
+  // CPU of usage flushes and compactions by a quarter at 1M keys
+  // (docs/performance.md, "Usage flushes, counted"). Reads of usage (key
+  // listings, GetKeyUsage) search a few more sorted runs.
   usage.write_buffer_size = size_t{2} << 20;
+  usage.compaction_style = rocksdb::kCompactionStyleUniversal;
   // Usage counters are small and barely compress, and compaction rewrites
   // them often (above).
   usage.compression = rocksdb::kNoCompression;

@@ -9,6 +9,8 @@
 // p999_ns and mean_ns are those per-operation times. Token choice (Zipf, as
 // keygate-bench, known tokens only) and copying the token out of the token
 // list happen outside the timed region.
+#include <time.h>
+
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -48,6 +50,8 @@ ABSL_FLAG(int, key_cache_mb, 64,
           "lookup reads RocksDB)");
 ABSL_FLAG(int64_t, warmup_ops, 1000000, "Authorize calls per store before measuring");
 ABSL_FLAG(double, zipf_s, 1.0, "Zipf exponent of the token popularity");
+ABSL_FLAG(int64_t, usage_calls_per_flush, 20000,
+          "UsageFlush/*: Authorize calls counted per flush (the server flushes every second)");
 ABSL_FLAG(int64_t, iterations, 0,
           "Operations per benchmark (0: as many as --benchmark_min_time allows). A fixed "
           "count makes runs under valgrind --tool=callgrind comparable per operation");
@@ -118,6 +122,14 @@ absl::StatusOr<std::unique_ptr<Fixture>> OpenFixture(const std::string& name,
   return f;
 }
 
+int64_t ClockNs(clockid_t clock) {
+  timespec t;
+  clock_gettime(clock, &t);
+  return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+}
+int64_t ProcessCpuNs() { return ClockNs(CLOCK_PROCESS_CPUTIME_ID); }
+int64_t ThreadCpuNs() { return ClockNs(CLOCK_THREAD_CPUTIME_ID); }
+
 void ReportPercentiles(benchmark::State& state, const LatencyHistogram& h) {
   state.counters["p50_ns"] = static_cast<double>(h.Percentile(0.50));
   state.counters["p90_ns"] = static_cast<double>(h.Percentile(0.90));
@@ -161,6 +173,49 @@ void BM_Lookup(benchmark::State& state, const Fixture* f) {
   }
   state.counters["keys"] = static_cast<double>(f->tokens.size());
   ReportPercentiles(state, h);
+}
+
+// The usage recorder's flush of one second of server traffic: the records of
+// --usage_calls_per_flush Zipf-chosen keys are counted (untimed, into one
+// thread's table), then UsageRecorder::Flush writes them to the store, as the
+// server's kg-usage-flush thread does every second. Besides the flush's own
+// time, background_cpu_us is the CPU per flush of every other thread of the
+// process (RocksDB's memtable flushes and compactions of the usage family)
+// over the whole run. Writes usage rows into the store: run it on a copy.
+void BM_UsageFlush(benchmark::State& state, const Fixture* f) {
+  constexpr size_t kPool = 1 << 18;  // Drawn records, reused round-robin.
+  std::mt19937_64 rng(3);
+  std::vector<core::SharedKeyRecord> drawn;
+  drawn.reserve(kPool);
+  for (size_t i = 0; i < kPool; ++i) {
+    auto record = f->store->FindByTokenHash(f->hasher->Hash(f->tokens[f->zipf->Sample(rng)]));
+    if (!record.ok()) {
+      state.SkipWithError("a preloaded token is not in the store");
+      return;
+    }
+    drawn.push_back(*std::move(record));
+  }
+  service::UsageRecorder recorder(f->store.get(), &core::Clock::Real(), absl::Hours(1));
+  const int64_t calls = absl::GetFlag(FLAGS_usage_calls_per_flush);
+  size_t next = 0;
+  const int64_t process_start = ProcessCpuNs();
+  int64_t main_thread_ns = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const int64_t thread_start = ThreadCpuNs();
+    for (int64_t i = 0; i < calls; ++i) {
+      recorder.Record(drawn[next], true, "");
+      next = (next + 1) % kPool;
+    }
+    state.ResumeTiming();
+    const absl::Status flushed = recorder.Flush();
+    main_thread_ns += ThreadCpuNs() - thread_start;
+    if (!flushed.ok()) state.SkipWithError("flush failed");
+  }
+  const int64_t background_ns = ProcessCpuNs() - process_start - main_thread_ns;
+  state.counters["calls_per_flush"] = static_cast<double>(calls);
+  state.counters["background_cpu_us"] =
+      static_cast<double>(background_ns) / 1e3 / static_cast<double>(state.iterations());
 }
 
 // TokenFormat::Parse (prefix, environment, alphabet, CRC32).
@@ -218,6 +273,8 @@ int main(int argc, char** argv) {
     registered.push_back(benchmark::RegisterBenchmark(("AuthorizeCounted/" + f->name).c_str(),
                                                       keygate::bench::BM_Authorize, f.get(),
                                                       f->counted_service.get()));
+    registered.push_back(benchmark::RegisterBenchmark(("UsageFlush/" + f->name).c_str(),
+                                                      keygate::bench::BM_UsageFlush, f.get()));
   }
   if (const int64_t iterations = absl::GetFlag(FLAGS_iterations); iterations > 0) {
     for (benchmark::internal::Benchmark* b : registered) b->Iterations(iterations);
