@@ -208,8 +208,18 @@ bool AuditKeyTime(absl::string_view key, absl::Time* time) {
   return true;
 }
 
-int64_t DayNumber(absl::CivilDay day) { return day - absl::CivilDay(1970, 1, 1); }
-absl::CivilDay DayFromNumber(int64_t number) { return absl::CivilDay(1970, 1, 1) + number; }
+namespace {
+constexpr absl::CivilDay kEpochDay(1970, 1, 1);  // Built at compile time.
+constexpr int64_t kSecondsPerDay = 24 * 60 * 60;
+}  // namespace
+
+int64_t DayNumber(absl::CivilDay day) { return day - kEpochDay; }
+absl::CivilDay DayFromNumber(int64_t number) { return kEpochDay + number; }
+
+int64_t UtcDayNumber(absl::Time t) {
+  const int64_t seconds = absl::ToUnixSeconds(t);  // Rounds down.
+  return seconds >= 0 ? seconds / kSecondsPerDay : (seconds + 1) / kSecondsPerDay - 1;
+}
 
 std::string UsageDayKey(absl::string_view key_id, absl::CivilDay day) {
   std::string key = IndexPrefix(key_id);

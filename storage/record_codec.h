@@ -76,6 +76,10 @@ bool DecodeMicros(absl::string_view value, absl::Time* t);
 // Days since 1970-01-01, and back.
 int64_t DayNumber(absl::CivilDay day);
 absl::CivilDay DayFromNumber(int64_t number);
+// The number of the UTC day that contains `t` (finite): the same day as
+// absl::ToCivilDay(t, UTC), without a calendar conversion (the usage
+// flush asks once per key).
+int64_t UtcDayNumber(absl::Time t);
 
 void AppendBigEndian64(uint64_t v, std::string* out);
 uint64_t ReadBigEndian64(absl::string_view bytes);  // bytes.size() >= 8

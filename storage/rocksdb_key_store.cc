@@ -381,11 +381,10 @@ class RocksDbKeyStore final : public KeyStore {
     for (const core::KeyUsage* next : in_order) {
       const core::KeyUsage& usage = *next;
       const bool used = usage.last_used != absl::InfinitePast();
-      const absl::CivilDay last_day =
-          used ? absl::ToCivilDay(usage.last_used, absl::UTCTimeZone()) : absl::CivilDay();
+      const int64_t last_day = used ? UtcDayNumber(usage.last_used) : 0;
       bool last_written = false;
       for (const core::DailyUsage& day : usage.days) {
-        const bool carries_last = used && day.day == last_day;
+        const bool carries_last = used && DayNumber(day.day) == last_day;
         last_written = last_written || carries_last;
         KEYGATE_RETURN_IF_ERROR(FromRocks(
             batch.Merge(usage_, UsageDayKey(usage.key_id, day.day),
@@ -394,7 +393,9 @@ class RocksDbKeyStore final : public KeyStore {
             "batch"));
       }
       if (used && !last_written) {  // A last use without counts of its day.
-        KEYGATE_RETURN_IF_ERROR(FromRocks(batch.Merge(usage_, UsageDayKey(usage.key_id, last_day),
+        KEYGATE_RETURN_IF_ERROR(FromRocks(batch.Merge(usage_,
+                                                      UsageDayKey(usage.key_id,
+                                                                  DayFromNumber(last_day)),
                                                       EncodeCounters(0, 0, usage.last_used)),
                                           "batch"));
       }

@@ -7,21 +7,19 @@
 #include "absl/time/civil_time.h"
 #include "server/core/log.h"
 #include "server/core/thread_name.h"
+#include "storage/record_codec.h"
 
 namespace keygate::service {
 namespace {
 
-constexpr int64_t kSecondsPerDay = 24 * 60 * 60;
-
 absl::CivilDay UtcDay(absl::Time t) {
-  const int64_t seconds = absl::ToUnixSeconds(t);
-  const int64_t day = seconds >= 0 ? seconds / kSecondsPerDay : (seconds + 1) / kSecondsPerDay - 1;
+  const int64_t day = storage::UtcDayNumber(t);
   // Civil-day arithmetic costs hundreds of instructions, and Record runs on
   // every Authorize; the answer changes once a day.
   thread_local int64_t cached_day = std::numeric_limits<int64_t>::min();
   thread_local absl::CivilDay cached;
   if (day != cached_day) {
-    cached = absl::CivilDay(1970, 1, 1) + day;
+    cached = storage::DayFromNumber(day);
     cached_day = day;
   }
   return cached;
@@ -147,8 +145,11 @@ absl::Status UsageRecorder::Flush() {
     absl::MutexLock lock(&shards_mu_);
     shards = shards_;
   }
-  // Every thread's counts of a key become one set of merge operands.
-  PendingById all;
+  // Every thread's counts of a record become one set of merge operands.
+  // Tables are merged by record, which needs no look at the key id (a cache
+  // miss per key): a key id that two records share (one re-read after a
+  // change) gets two sets, which the store's merge operator adds up.
+  PendingMap all;
   std::vector<const Shard*> finished;
   for (const std::shared_ptr<Shard>& shard : shards) {
     // A thread that has ended records nothing more: once taken, its shard
@@ -162,9 +163,9 @@ absl::Status UsageRecorder::Flush() {
       taken.swap(shard->pending);
     }
     shard->last_taken = taken.size();
+    if (taken.size() > all.size()) all.swap(taken);  // Merge the smaller in.
     for (auto& [record, pending] : taken) {
-      // The view stays valid: the entry it goes into holds the record.
-      auto [it, inserted] = all.try_emplace(record->key_id);
+      auto [it, inserted] = all.try_emplace(record);
       if (inserted) {
         it->second = std::move(pending);
       } else {
@@ -183,9 +184,9 @@ absl::Status UsageRecorder::Flush() {
   }
   std::vector<core::KeyUsage> deltas;
   deltas.reserve(all.size());
-  for (auto& [key_id, pending] : all) {
+  for (auto& [record, pending] : all) {
     core::KeyUsage usage;
-    usage.key_id = std::string(key_id);
+    usage.key_id = record->key_id;
     usage.days = std::move(pending.earlier);
     if (pending.latest.allowed + pending.latest.denied > 0) usage.days.push_back(pending.latest);
     std::sort(usage.days.begin(), usage.days.end(),

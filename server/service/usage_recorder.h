@@ -25,7 +25,7 @@ namespace keygate::service {
 
 // Counts Authorize outcomes per key and UTC day, the last use, and recent
 // client addresses, in memory; a background thread adds them to the store
-// (merge operators, one set of operands per key and flush) every
+// (merge operators, one set of operands per key record and flush) every
 // `flush_interval`. A crash loses at most the counts of one interval.
 // Record() writes to a shard of the calling thread's own, whose lock only the
 // flusher also takes: calls for one popular key from many threads never wait
@@ -72,8 +72,6 @@ class UsageRecorder {
   };
   // One thread's counts, by record (see Record()).
   using PendingMap = absl::flat_hash_map<const core::KeyRecord*, Pending>;
-  // Every thread's counts, by key id (a view of the id in the entry's record).
-  using PendingById = absl::flat_hash_map<absl::string_view, Pending>;
   // What one thread recorded since the last flush.
   struct Shard {
     absl::Mutex mu;

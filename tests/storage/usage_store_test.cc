@@ -227,5 +227,22 @@ TEST(UsageCodecTest, CountersWithAndWithoutTheLastUse) {
   EXPECT_FALSE(DecodeCounters(std::string(20, 'x'), &allowed, &denied, &last));
 }
 
+TEST(UsageCodecTest, UtcDayNumberIsTheCivilDay) {
+  const absl::Time times[] = {
+      absl::UnixEpoch(),
+      absl::UnixEpoch() - absl::Microseconds(1),  // 1969-12-31, the last instant.
+      absl::UnixEpoch() - absl::Hours(24),        // 1969-12-31, the first instant.
+      absl::UnixEpoch() - absl::Hours(24) - absl::Seconds(1),
+      At(2027, 3, 1, 0, 0),
+      At(2027, 3, 1, 0, 0) - absl::Microseconds(1),
+      At(2027, 3, 1, 23, 59) + absl::Seconds(59),
+      At(2100, 2, 28, 12, 0),
+  };
+  for (const absl::Time t : times) {
+    SCOPED_TRACE(absl::FormatTime(t));
+    EXPECT_EQ(DayFromNumber(UtcDayNumber(t)), absl::ToCivilDay(t, absl::UTCTimeZone()));
+  }
+}
+
 }  // namespace
 }  // namespace keygate::storage
