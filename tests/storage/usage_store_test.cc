@@ -6,9 +6,7 @@
 
 #include "absl/time/civil_time.h"
 #include "gtest/gtest.h"
-#include "rocksdb/db.h"
 #include "storage/record_codec.h"
-#include "storage/retention.h"
 #include "storage/rocksdb_key_store.h"
 #include "tests/support/test_support.h"
 
@@ -117,66 +115,6 @@ TEST_F(UsageStoreTest, EachKeyReadsOnlyItsOwnRowsInMemoryAndOnDisk) {
   expect("key_a", 1, 1, 1);
   expect("key_ab", 22, 20, 2);
   expect("key_b", 33, 30, 2);
-}
-
-// Stores written before the usage family moved to universal compaction have
-// its rows in leveled files (at the last level, with dynamic level sizes).
-// Such a store opens, reads those rows, and adds to them.
-TEST(UsageMigrationTest, RowsCompactedByLeveledCompactionStayReadable) {
-  TempDir dir;
-  RocksDbOptions options;
-  options.path = dir.path() + "/db";
-  options.block_cache_bytes = size_t{8} << 20;
-  const absl::CivilDay day(2027, 3, 1);
-  {
-    absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
-    ASSERT_TRUE(store.ok()) << store.status();  // Creates the families.
-  }
-  {  // The usage family as the previous release configured it.
-    std::vector<std::string> names;
-    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), options.path, &names).ok());
-    std::vector<rocksdb::ColumnFamilyDescriptor> families;
-    for (const std::string& name : names) {
-      rocksdb::ColumnFamilyOptions family;
-      if (name == "usage") {
-        family.merge_operator = NewUsageMergeOperator();
-        family.level_compaction_dynamic_level_bytes = true;
-      }
-      families.emplace_back(name, family);
-    }
-    std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::DB* raw = nullptr;
-    ASSERT_TRUE(
-        rocksdb::DB::Open(rocksdb::DBOptions(), options.path, families, &handles, &raw).ok());
-    std::unique_ptr<rocksdb::DB> db(raw);
-    rocksdb::ColumnFamilyHandle* usage = nullptr;
-    for (size_t i = 0; i < names.size(); ++i) {
-      if (names[i] == "usage") usage = handles[i];
-    }
-    ASSERT_NE(usage, nullptr);
-    ASSERT_TRUE(db->Merge(rocksdb::WriteOptions(), usage, UsageDayKey("key_a", day),
-                          EncodeCounters(4, 1, At(2027, 3, 1, 10, 0)))
-                    .ok());
-    rocksdb::CompactRangeOptions compact;
-    compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-    ASSERT_TRUE(db->CompactRange(compact, usage, nullptr, nullptr).ok());
-    std::string files;
-    ASSERT_TRUE(db->GetProperty(usage, "rocksdb.num-files-at-level6", &files));
-    ASSERT_EQ(files, "1");  // At the last level, where leveled compaction put it.
-    for (rocksdb::ColumnFamilyHandle* handle : handles) {
-      ASSERT_TRUE(db->DestroyColumnFamilyHandle(handle).ok());
-    }
-  }
-  absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
-  ASSERT_TRUE(store.ok()) << store.status();
-  KEYGATE_ASSERT_OK((*store)->RecordUsage({Delta(day, 2, 0, At(2027, 3, 1, 11, 0))}));
-  KEYGATE_ASSERT_OK((*store)->CompactAll());
-  absl::StatusOr<core::KeyUsage> usage = (*store)->GetUsage("key_a", absl::CivilDay(2027, 1, 1), 10);
-  ASSERT_TRUE(usage.ok()) << usage.status();
-  ASSERT_EQ(usage->days.size(), 1u);
-  EXPECT_EQ(usage->days[0].allowed, 6u);
-  EXPECT_EQ(usage->days[0].denied, 1u);
-  EXPECT_EQ(usage->last_used, At(2027, 3, 1, 11, 0));
 }
 
 TEST(UsageRetentionTest, ADayIsKeptUntilRetentionAfterItsEnd) {
