@@ -857,8 +857,9 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   // fourth flush. Universal compaction cut that work by a third at 1M keys
   // (docs/performance.md, "Usage flushes, counted"), but the soak's VmRSS
   // gate failed in all three runs with it (+5.3-7.1%) while a control run
-  // passed (docs/reliability.md, runs Q-T); it stays leveled until that is
-  // understood.
+  // passed. A run with leveled compaction failed too (docs/reliability.md,
+  // runs Q-U), so this may be the VM's spread; leveled stays until more
+  // soak runs tell.
   usage.write_buffer_size = size_t{2} << 20;
   // A flush's batch reaches the memtable in key order, but between two of its
   // keys the memtable already holds rows of other keys (earlier flushes), so
