@@ -38,17 +38,23 @@ absl::StatusOr<std::unique_ptr<TokenHasher>> TokenHasher::Create(absl::string_vi
   return hasher;
 }
 
-std::string TokenHasher::Hash(absl::string_view data) const {
+static_assert(TokenHasher::kHashBytes == SHA256_DIGEST_LENGTH);
+
+void TokenHasher::Hash(absl::string_view data, unsigned char (&out)[kHashBytes]) const {
   unsigned char inner_digest[SHA256_DIGEST_LENGTH];
   SHA256_CTX ctx = inner_;
   SHA256_Update(&ctx, data.data(), data.size());
   SHA256_Final(inner_digest, &ctx);
-  std::string out(kHashBytes, '\0');
   ctx = outer_;
   SHA256_Update(&ctx, inner_digest, sizeof(inner_digest));
-  SHA256_Final(reinterpret_cast<unsigned char*>(out.data()), &ctx);
+  SHA256_Final(out, &ctx);
   OPENSSL_cleanse(&ctx, sizeof(ctx));
-  return out;
+}
+
+std::string TokenHasher::Hash(absl::string_view data) const {
+  unsigned char hash[kHashBytes];
+  Hash(data, hash);
+  return std::string(reinterpret_cast<const char*>(hash), sizeof(hash));
 }
 
 }  // namespace keygate::core

@@ -18,7 +18,7 @@ namespace keygate::core {
 //
 // HMAC is computed from SHA-256 states precomputed from the pepper (the
 // inner and outer padded keys), so a hash costs two SHA-256 compressions and
-// no allocation besides the result. Immutable after creation; Hash() is safe
+// no allocation. Immutable after creation; Hash() is safe
 // to call from many threads at once.
 class TokenHasher {
  public:
@@ -31,6 +31,10 @@ class TokenHasher {
 
   TokenHasher(const TokenHasher&) = delete;
   TokenHasher& operator=(const TokenHasher&) = delete;
+
+  // The binary HMAC-SHA256 of `data`, written to `out`: no allocation
+  // (Authorize hashes every token it is sent).
+  void Hash(absl::string_view data, unsigned char (&out)[kHashBytes]) const;
 
   // The 32-byte binary HMAC-SHA256 of `data`.
   std::string Hash(absl::string_view data) const;

@@ -80,7 +80,10 @@ absl::StatusOr<AuthorizeResult> KeyService::Authorize(absl::string_view token,
                                                       absl::string_view client_address) const {
   const absl::StatusOr<core::ParsedToken> parsed = format_.Parse(token);
   if (!parsed.ok()) return AuthorizeResult{{core::Reason::kMalformedToken}, nullptr};
-  absl::StatusOr<core::SharedKeyRecord> key = store_->FindByTokenHash(hasher_->Hash(parsed->token));
+  unsigned char hash[core::TokenHasher::kHashBytes];
+  hasher_->Hash(parsed->token, hash);
+  absl::StatusOr<core::SharedKeyRecord> key =
+      store_->FindByTokenHash(absl::string_view(reinterpret_cast<const char*>(hash), sizeof(hash)));
   if (absl::IsNotFound(key.status())) return AuthorizeResult{{core::Reason::kUnknownKey}, nullptr};
   KEYGATE_RETURN_IF_ERROR(key.status());
   const core::KeyRecord& record = **key;
