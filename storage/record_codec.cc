@@ -31,7 +31,9 @@ bool IsKnownLevel(int32_t level) {
 }
 
 void AppendLittleEndian64(uint64_t v, std::string* out) {
-  for (int shift = 0; shift < 64; shift += 8) out->push_back(static_cast<char>(v >> shift));
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (8 * i));
+  out->append(bytes, sizeof(bytes));
 }
 
 uint64_t ReadLittleEndian64(const char* p) {
@@ -43,7 +45,9 @@ uint64_t ReadLittleEndian64(const char* p) {
 }  // namespace
 
 void AppendBigEndian64(uint64_t v, std::string* out) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+  char bytes[8];
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (56 - 8 * i));
+  out->append(bytes, sizeof(bytes));
 }
 
 uint64_t ReadBigEndian64(absl::string_view bytes) {
@@ -222,10 +226,16 @@ int64_t UtcDayNumber(absl::Time t) {
 }
 
 std::string UsageDayKey(absl::string_view key_id, absl::CivilDay day) {
-  std::string key = IndexPrefix(key_id);
-  key.push_back(kUsageDay);
-  AppendBigEndian64(static_cast<uint64_t>(DayNumber(day)), &key);
+  std::string key;
+  SetUsageDayKey(key_id, DayNumber(day), &key);
   return key;
+}
+
+void SetUsageDayKey(absl::string_view key_id, int64_t day_number, std::string* out) {
+  out->assign(key_id.data(), key_id.size());
+  out->push_back('\0');  // IndexPrefix
+  out->push_back(kUsageDay);
+  AppendBigEndian64(static_cast<uint64_t>(day_number), out);
 }
 
 std::string UsageLastUsedKey(absl::string_view key_id) {
@@ -243,12 +253,17 @@ std::string UsageClientKey(absl::string_view key_id, absl::string_view address) 
 
 std::string EncodeCounters(uint64_t allowed, uint64_t denied, absl::Time last_used) {
   std::string out;
-  AppendLittleEndian64(allowed, &out);
-  AppendLittleEndian64(denied, &out);
-  if (last_used != absl::InfinitePast()) {
-    AppendLittleEndian64(static_cast<uint64_t>(absl::ToUnixMicros(last_used)), &out);
-  }
+  SetCounters(allowed, denied, last_used, &out);
   return out;
+}
+
+void SetCounters(uint64_t allowed, uint64_t denied, absl::Time last_used, std::string* out) {
+  out->clear();
+  AppendLittleEndian64(allowed, out);
+  AppendLittleEndian64(denied, out);
+  if (last_used != absl::InfinitePast()) {
+    AppendLittleEndian64(static_cast<uint64_t>(absl::ToUnixMicros(last_used)), out);
+  }
 }
 
 bool DecodeCounters(absl::string_view value, uint64_t* allowed, uint64_t* denied,

@@ -61,12 +61,16 @@ inline constexpr char kUsageDay = 'd';
 inline constexpr char kUsageLastUsed = 'l';
 inline constexpr char kUsageClient = 'i';
 std::string UsageDayKey(absl::string_view key_id, absl::CivilDay day);
+// UsageDayKey into `out` (replacing its contents, reusing its memory).
+void SetUsageDayKey(absl::string_view key_id, int64_t day_number, std::string* out);
 std::string UsageLastUsedKey(absl::string_view key_id);
 std::string UsageClientKey(absl::string_view key_id, absl::string_view address);
 
 // A day's counters; `last_used` InfinitePast: not recorded (16 bytes).
 std::string EncodeCounters(uint64_t allowed, uint64_t denied,
                            absl::Time last_used = absl::InfinitePast());
+// EncodeCounters into `out` (replacing its contents, reusing its memory).
+void SetCounters(uint64_t allowed, uint64_t denied, absl::Time last_used, std::string* out);
 // Accepts both forms; `last_used` (may be null) is InfinitePast for the short.
 bool DecodeCounters(absl::string_view value, uint64_t* allowed, uint64_t* denied,
                     absl::Time* last_used = nullptr);

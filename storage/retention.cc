@@ -1,6 +1,8 @@
 #include "storage/retention.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -29,8 +31,7 @@ class UsageMergeOperator final : public rocksdb::AssociativeMergeOperator {
         return false;
       }
       if (!DecodeCounters(View(value), &add_allowed, &add_denied, &add_last)) return false;
-      *new_value =
-          EncodeCounters(allowed + add_allowed, denied + add_denied, std::max(last, add_last));
+      SetCounters(allowed + add_allowed, denied + add_denied, std::max(last, add_last), new_value);
       return true;
     }
     absl::Time newer;
@@ -44,10 +45,26 @@ class UsageMergeOperator final : public rocksdb::AssociativeMergeOperator {
   const char* Name() const override { return "keygate.UsageMergeOperator"; }
 };
 
+// The last day number whose usage rows have expired at `now`: a day's row
+// expires `retention` after the day ends. Day numbers count UTC days from
+// the epoch, and a UTC day is 24 h, so this is a division (durations
+// saturate, so no input overflows).
+int64_t LastExpiredDay(absl::Time now, absl::Duration retention) {
+  absl::Duration remainder;
+  int64_t days = absl::IDivDuration(now - retention - absl::UnixEpoch(), absl::Hours(24), &remainder);
+  if (remainder < absl::ZeroDuration()) --days;  // Round down, not toward zero.
+  return days == std::numeric_limits<int64_t>::min() ? days : days - 1;
+}
+
+// Judges the entries of one compaction at the time it started: a filter
+// runs for every entry and merge operand compacted, so it reads no clock.
 class RetentionFilter final : public rocksdb::CompactionFilter {
  public:
-  RetentionFilter(RetentionKind kind, const core::Clock* clock, absl::Duration retention)
-      : kind_(kind), clock_(clock), retention_(retention) {}
+  RetentionFilter(RetentionKind kind, absl::Time now, absl::Duration retention)
+      : kind_(kind),
+        now_(now),
+        retention_(retention),
+        last_expired_day_(LastExpiredDay(now, retention)) {}
 
   bool Filter(int level, const rocksdb::Slice& key, const rocksdb::Slice& value,
               std::string* new_value, bool* value_changed) const override {
@@ -64,40 +81,52 @@ class RetentionFilter final : public rocksdb::CompactionFilter {
  private:
   // Whether the entry is past retention. Undecodable entries are kept.
   bool Expired(absl::string_view key, absl::string_view value) const {
-    const absl::Time now = clock_->Now();
     switch (kind_) {
       case RetentionKind::kKeyRecords: {
         absl::StatusOr<core::KeyRecord> record = DecodeKeyRecord(value);
-        return record.ok() && PurgeAfter(*record, retention_) <= now;
+        return record.ok() && PurgeAfter(*record, retention_) <= now_;
       }
       case RetentionKind::kKeyIndex: {
         absl::string_view hash;
         absl::Time purge_after;
-        return DecodeIndexValue(value, &hash, &purge_after) && purge_after <= now;
+        return DecodeIndexValue(value, &hash, &purge_after) && purge_after <= now_;
       }
       case RetentionKind::kAudit: {
         absl::Time time;
-        return AuditKeyTime(key, &time) && time + retention_ <= now;
+        return AuditKeyTime(key, &time) && time + retention_ <= now_;
       }
       case RetentionKind::kUsage: {
         if (UsageKind(key) == kUsageDay) {
           if (key.size() < 10) return false;
-          // A day's row expires `retention_` after the day ends. Day numbers
-          // count UTC days from the epoch, and a UTC day is 24 h, so the end
-          // is integer arithmetic, not a calendar conversion (this runs for
-          // every usage row and operand compacted). Durations saturate, so a
-          // damaged number cannot overflow.
-          const int64_t day = static_cast<int64_t>(ReadBigEndian64(key.substr(key.size() - 8)));
-          const absl::Time day_end = absl::UnixEpoch() + absl::Hours(24) * day + absl::Hours(24);
-          return day_end + retention_ <= now;
+          const auto day = static_cast<int64_t>(ReadBigEndian64(key.substr(key.size() - 8)));
+          return day <= last_expired_day_;
         }
         absl::Time time;
-        return DecodeMicros(value, &time) && time + retention_ <= now;
+        return DecodeMicros(value, &time) && time + retention_ <= now_;
       }
     }
     return false;
   }
 
+  const RetentionKind kind_;
+  const absl::Time now_;
+  const absl::Duration retention_;
+  const int64_t last_expired_day_;  // Usage day rows up to this one expired.
+};
+
+class RetentionFilterFactory final : public rocksdb::CompactionFilterFactory {
+ public:
+  RetentionFilterFactory(RetentionKind kind, const core::Clock* clock, absl::Duration retention)
+      : kind_(kind), clock_(clock), retention_(retention) {}
+
+  std::unique_ptr<rocksdb::CompactionFilter> CreateCompactionFilter(
+      const rocksdb::CompactionFilter::Context& context) override {
+    return std::make_unique<RetentionFilter>(kind_, clock_->Now(), retention_);
+  }
+
+  const char* Name() const override { return "keygate.RetentionFilterFactory"; }
+
+ private:
   const RetentionKind kind_;
   const core::Clock* const clock_;
   const absl::Duration retention_;
@@ -109,10 +138,9 @@ std::shared_ptr<rocksdb::MergeOperator> NewUsageMergeOperator() {
   return std::make_shared<UsageMergeOperator>();
 }
 
-std::unique_ptr<rocksdb::CompactionFilter> NewRetentionFilter(RetentionKind kind,
-                                                              const core::Clock* clock,
-                                                              absl::Duration retention) {
-  return std::make_unique<RetentionFilter>(kind, clock, retention);
+std::shared_ptr<rocksdb::CompactionFilterFactory> NewRetentionFilterFactory(
+    RetentionKind kind, const core::Clock* clock, absl::Duration retention) {
+  return std::make_shared<RetentionFilterFactory>(kind, clock, retention);
 }
 
 }  // namespace keygate::storage

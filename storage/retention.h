@@ -16,16 +16,16 @@ namespace keygate::storage {
 // and client last-seen times take the maximum. Thread-safe.
 std::shared_ptr<rocksdb::MergeOperator> NewUsageMergeOperator();
 
-// Which data a compaction drops, judged at `clock`'s now. Thread-safe.
+// Which data a compaction drops, judged at `clock`'s now when the compaction
+// starts. Thread-safe; `clock` must outlive the factory.
 enum class RetentionKind {
   kKeyRecords,  // keys: records revoked/expired more than `retention` ago.
   kKeyIndex,    // key_ids, team_keys: entries whose purge time has passed.
   kAudit,       // audit, audit_by_key: events older than `retention`.
   kUsage,       // usage: days and times older than `retention`.
 };
-std::unique_ptr<rocksdb::CompactionFilter> NewRetentionFilter(RetentionKind kind,
-                                                              const core::Clock* clock,
-                                                              absl::Duration retention);
+std::shared_ptr<rocksdb::CompactionFilterFactory> NewRetentionFilterFactory(
+    RetentionKind kind, const core::Clock* clock, absl::Duration retention);
 
 }  // namespace keygate::storage
 

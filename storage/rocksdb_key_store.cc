@@ -76,6 +76,16 @@ void RecordSequenceFloor(const std::string& path, uint64_t sequence) {
 }
 
 rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+// The first 8 bytes of `s` (zero-padded) as a big-endian number: if
+// OrderHead(a) < OrderHead(b), then a < b (bytes compare unsigned).
+uint64_t OrderHead(absl::string_view s) {
+  uint64_t head = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    head = (head << 8) | (i < s.size() ? static_cast<unsigned char>(s[i]) : 0);
+  }
+  return head;
+}
 absl::string_view View(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
 
 // Decodes a page token into the index key to continue after; it must lie
@@ -98,11 +108,6 @@ void SeekPage(rocksdb::Iterator* it, absl::string_view prefix, absl::string_view
   it->Seek(ToSlice(start_after));
   if (it->Valid() && View(it->key()) == start_after) it->Next();
 }
-
-// The compaction filters live as long as the database.
-struct Retention {
-  std::unique_ptr<rocksdb::CompactionFilter> key_records, key_index, audit, usage;
-};
 
 // Sends RocksDB's warnings and errors to Keygate's JSON log instead of a LOG
 // file in the data dir: with Debian's RocksDB (assertions on), a second
@@ -150,11 +155,10 @@ class RocksDbKeyStore final : public KeyStore {
  public:
   RocksDbKeyStore(std::unique_ptr<rocksdb::DB> db,
                   std::vector<rocksdb::ColumnFamilyHandle*> handles,
-                  std::unique_ptr<Retention> retention, std::shared_ptr<ErrorListener> errors,
+                  std::shared_ptr<ErrorListener> errors,
                   std::shared_ptr<rocksdb::Statistics> statistics,
                   std::shared_ptr<rocksdb::Cache> block_cache, const RocksDbOptions& options)
       : handles_(std::move(handles)),
-        retention_filters_(std::move(retention)),
         errors_(std::move(errors)),
         statistics_(std::move(statistics)),
         db_(std::move(db)),
@@ -372,33 +376,38 @@ class RocksDbKeyStore final : public KeyStore {
   absl::Status RecordUsage(const std::vector<core::KeyUsage>& deltas) override {
     // In key order, the batch reaches the memtable's skip list in order, which
     // it inserts next to the previous entry instead of searching from the top.
-    std::vector<const core::KeyUsage*> in_order;
+    // Sorted by the key id's first bytes as a number first, so that most
+    // comparisons are of two integers rather than of two strings in the heap.
+    struct InOrder {
+      uint64_t head;
+      const core::KeyUsage* usage;
+    };
+    std::vector<InOrder> in_order;
     in_order.reserve(deltas.size());
-    for (const core::KeyUsage& usage : deltas) in_order.push_back(&usage);
-    std::sort(
-        in_order.begin(), in_order.end(),
-        [](const core::KeyUsage* a, const core::KeyUsage* b) { return a->key_id < b->key_id; });
-    rocksdb::WriteBatch batch;
-    for (const core::KeyUsage* next : in_order) {
-      const core::KeyUsage& usage = *next;
+    for (const core::KeyUsage& usage : deltas) in_order.push_back({OrderHead(usage.key_id), &usage});
+    std::sort(in_order.begin(), in_order.end(), [](const InOrder& a, const InOrder& b) {
+      return a.head != b.head ? a.head < b.head : a.usage->key_id < b.usage->key_id;
+    });
+    rocksdb::WriteBatch batch(/*reserved_bytes=*/deltas.size() * 64);
+    std::string key, value;  // Reused by every row: no allocation per key.
+    for (const InOrder& next : in_order) {
+      const core::KeyUsage& usage = *next.usage;
       const bool used = usage.last_used != absl::InfinitePast();
       const int64_t last_day = used ? UtcDayNumber(usage.last_used) : 0;
       bool last_written = false;
       for (const core::DailyUsage& day : usage.days) {
-        const bool carries_last = used && DayNumber(day.day) == last_day;
+        const int64_t day_number = DayNumber(day.day);
+        const bool carries_last = used && day_number == last_day;
         last_written = last_written || carries_last;
-        KEYGATE_RETURN_IF_ERROR(FromRocks(
-            batch.Merge(usage_, UsageDayKey(usage.key_id, day.day),
-                        EncodeCounters(day.allowed, day.denied,
-                                       carries_last ? usage.last_used : absl::InfinitePast())),
-            "batch"));
+        SetUsageDayKey(usage.key_id, day_number, &key);
+        SetCounters(day.allowed, day.denied, carries_last ? usage.last_used : absl::InfinitePast(),
+                    &value);
+        KEYGATE_RETURN_IF_ERROR(FromRocks(batch.Merge(usage_, key, value), "batch"));
       }
       if (used && !last_written) {  // A last use without counts of its day.
-        KEYGATE_RETURN_IF_ERROR(FromRocks(batch.Merge(usage_,
-                                                      UsageDayKey(usage.key_id,
-                                                                  DayFromNumber(last_day)),
-                                                      EncodeCounters(0, 0, usage.last_used)),
-                                          "batch"));
+        SetUsageDayKey(usage.key_id, last_day, &key);
+        SetCounters(0, 0, usage.last_used, &value);
+        KEYGATE_RETURN_IF_ERROR(FromRocks(batch.Merge(usage_, key, value), "batch"));
       }
       for (const core::ClientSeen& client : usage.clients) {
         KEYGATE_RETURN_IF_ERROR(
@@ -665,10 +674,8 @@ class RocksDbKeyStore final : public KeyStore {
     return Decoded(DecodeKeyRecord(View(value)));
   }
 
-  // Handles are destroyed explicitly (destructor) before db_ closes; the
-  // filters outlive db_.
+  // Handles are destroyed explicitly (destructor) before db_ closes.
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  std::unique_ptr<Retention> retention_filters_;
   std::shared_ptr<ErrorListener> errors_;
   std::shared_ptr<rocksdb::Statistics> statistics_;
   std::unique_ptr<rocksdb::DB> db_;
@@ -692,29 +699,44 @@ class RocksDbKeyStore final : public KeyStore {
   std::unique_ptr<GroupCommitter> committer_;  // Commits Create's writes.
 };
 
-// `block_restart_interval`: entries per restart point of a data block
-// (RocksDB's default is 16).
-rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,
-                                           const rocksdb::CompactionFilter* filter,
-                                           int block_restart_interval = 16) {
+// How a family's table files are laid out for its reads.
+struct TableLayout {
+  // Entries per restart point of a data block (RocksDB's default is 16).
+  int block_restart_interval = 16;
+  // Whether the family is read by point lookups. Such a family has a
+  // whole-key bloom filter in its memtable and in each table file, and a
+  // hash index in each data block. A family read by scans needs none of
+  // them: they would cost hashing for every key written, flushed and
+  // compacted, and the filters would hold memory with their open tables.
+  bool point_lookups = true;
+};
+
+// `retention` (may be null) drops what compactions find past retention.
+rocksdb::ColumnFamilyOptions FamilyOptions(
+    const std::shared_ptr<rocksdb::Cache>& cache,
+    std::shared_ptr<rocksdb::CompactionFilterFactory> retention, TableLayout layout = {}) {
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
-  table.block_restart_interval = block_restart_interval;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
-  table.whole_key_filtering = true;
+  table.block_restart_interval = layout.block_restart_interval;
+  if (layout.point_lookups) {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
+    table.whole_key_filtering = true;
+    table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+  }
   // Index and filter blocks stay in memory with their open table (all are
   // kept open), so a point lookup costs one data-block cache lookup.
   table.cache_index_and_filter_blocks = false;
-  table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
   table.format_version = 5;
   rocksdb::ColumnFamilyOptions cf;
   cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  cf.memtable_whole_key_filtering = true;
-  cf.memtable_prefix_bloom_size_ratio = 0.05;
+  if (layout.point_lookups) {
+    cf.memtable_whole_key_filtering = true;
+    cf.memtable_prefix_bloom_size_ratio = 0.05;
+  }
   cf.level_compaction_dynamic_level_bytes = true;
-  cf.compaction_filter = filter;
   // Recompact files at least daily so that retention applies without writes.
-  if (filter != nullptr) cf.periodic_compaction_seconds = 24 * 60 * 60;
+  if (retention != nullptr) cf.periodic_compaction_seconds = 24 * 60 * 60;
+  cf.compaction_filter_factory = std::move(retention);
   return cf;
 }
 
@@ -826,17 +848,17 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
                                      ? rocksdb::WALRecoveryMode::kPointInTimeRecovery
                                      : rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
 
-  auto retention = std::make_unique<Retention>();
-  retention->key_records =
-      NewRetentionFilter(RetentionKind::kKeyRecords, options.clock, options.retention);
-  retention->key_index =
-      NewRetentionFilter(RetentionKind::kKeyIndex, options.clock, options.retention);
-  retention->audit = NewRetentionFilter(RetentionKind::kAudit, options.clock, options.retention);
-  retention->usage =
-      NewRetentionFilter(RetentionKind::kUsage, options.clock, options.usage_retention);
+  const auto retention = [&options](RetentionKind kind) {
+    return NewRetentionFilterFactory(
+        kind, options.clock,
+        kind == RetentionKind::kUsage ? options.usage_retention : options.retention);
+  };
 
   const std::shared_ptr<rocksdb::Cache> cache = rocksdb::NewLRUCache(options.block_cache_bytes);
-  rocksdb::ColumnFamilyOptions usage = FamilyOptions(cache, retention->usage.get());
+  // Usage is read by scans of a key's rows (GetUsage, GetLastUsed), and by
+  // point lookups only of last-use rows that old versions wrote.
+  rocksdb::ColumnFamilyOptions usage =
+      FamilyOptions(cache, retention(RetentionKind::kUsage), TableLayout{16, /*point_lookups=*/false});
   // Records are keyed by random hashes and barely compress: decompressing
   // them would only cost CPU on every Authorize that misses the cache.
   // A point lookup goes through the data block's hash index to a restart
@@ -844,7 +866,7 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   // it parses only its own (random keys share no prefix to lose). That cut
   // the cache lines a key-cache miss fetches by a third (docs/performance.md).
   rocksdb::ColumnFamilyOptions keys =
-      FamilyOptions(cache, retention->key_records.get(), /*block_restart_interval=*/1);
+      FamilyOptions(cache, retention(RetentionKind::kKeyRecords), TableLayout{/*block_restart_interval=*/1});
   keys.compression = rocksdb::kNoCompression;
   usage.merge_operator = NewUsageMergeOperator();
   // Every usage flush interval (<= 1 s) adds a merge operand per key in use
@@ -871,15 +893,13 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   // Usage counters are small and barely compress, and compaction rewrites
   // them often (above).
   usage.compression = rocksdb::kNoCompression;
-  usage.memtable_prefix_bloom_size_ratio = 0;  // Never read by point lookups.
-  usage.memtable_whole_key_filtering = false;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, FamilyOptions(cache, nullptr)},
       {kKeysFamily, keys},
-      {kKeyIdsFamily, FamilyOptions(cache, retention->key_index.get())},
-      {kTeamKeysFamily, FamilyOptions(cache, retention->key_index.get())},
-      {kAuditFamily, FamilyOptions(cache, retention->audit.get())},
-      {kAuditByKeyFamily, FamilyOptions(cache, retention->audit.get())},
+      {kKeyIdsFamily, FamilyOptions(cache, retention(RetentionKind::kKeyIndex))},
+      {kTeamKeysFamily, FamilyOptions(cache, retention(RetentionKind::kKeyIndex))},
+      {kAuditFamily, FamilyOptions(cache, retention(RetentionKind::kAudit))},
+      {kAuditByKeyFamily, FamilyOptions(cache, retention(RetentionKind::kAudit))},
       {kUsageFamily, usage},
       {kMetaFamily, FamilyOptions(cache, nullptr)}};
 
@@ -920,7 +940,7 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   }
   RecordSequenceFloor(options.path, sequence);
   auto store = std::make_unique<RocksDbKeyStore>(std::move(db), std::move(handles),
-                                                 std::move(retention), std::move(errors),
+                                                 std::move(errors),
                                                  db_options.statistics, cache, options);
   if (options.record_cache_bytes > 0) store->LoadCacheSnapshot(sequence);
   return std::unique_ptr<KeyStore>(std::move(store));

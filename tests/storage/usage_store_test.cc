@@ -165,6 +165,22 @@ TEST(UsageCodecTest, CountersWithAndWithoutTheLastUse) {
   EXPECT_FALSE(DecodeCounters(std::string(20, 'x'), &allowed, &denied, &last));
 }
 
+TEST(UsageCodecTest, SetFormsReplaceWhatTheBufferHeld) {
+  std::string buffer(100, 'x');
+  const absl::Time t = absl::FromUnixMicros(1'800'000'000'123'456);
+  SetCounters(1, 2, t, &buffer);
+  EXPECT_EQ(buffer, EncodeCounters(1, 2, t));
+  SetCounters(7, 9, absl::InfinitePast(), &buffer);
+  EXPECT_EQ(buffer, EncodeCounters(7, 9));
+
+  const absl::CivilDay day(2027, 3, 1);
+  SetUsageDayKey("key_abc", DayNumber(day), &buffer);
+  EXPECT_EQ(buffer, UsageDayKey("key_abc", day));
+  std::string expected = IndexPrefix("key_abc") + kUsageDay;
+  AppendBigEndian64(static_cast<uint64_t>(DayNumber(day)), &expected);
+  EXPECT_EQ(buffer, expected);
+}
+
 TEST(UsageCodecTest, UtcDayNumberIsTheCivilDay) {
   const absl::Time times[] = {
       absl::UnixEpoch(),
