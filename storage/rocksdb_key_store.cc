@@ -875,14 +875,17 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   // holds: the soak test's VmRSS gate failed with 64 MiB (+17-19%) and with
   // 16 MiB (+11%: it filled for the whole 10 minutes). The price is
   // compaction: keys start with the key id, so each flushed file overlaps
-  // the whole family, and leveled compaction rewrites all of it with every
-  // fourth flush. Universal compaction cut that work by a third at 1M keys
-  // (docs/performance.md, "Usage flushes, counted"), but the soak's VmRSS
-  // gate failed in all three runs with it (+5.3-7.1%) while a control run
-  // passed. A run with leveled compaction failed too (docs/reliability.md,
-  // runs Q-U), so this may be the VM's spread; leveled stays until more
-  // soak runs tell.
+  // the whole family, and leveled compaction rewrote all of it with every
+  // fourth flush. Universal compaction merges flushed files with each other
+  // first and rewrites the whole family only when they add up to twice its
+  // size (or daily, for retention). That cut the CPU of usage's background
+  // work by a third at 1M keys (docs/performance.md, "Usage flushes,
+  // counted"). Reads of usage (GetKeyUsage, last use) search a few more
+  // sorted runs. The soak's VmRSS gate sits at the VM's spread with either
+  // style (docs/reliability.md, runs L-W).
   usage.write_buffer_size = size_t{2} << 20;
+  usage.compaction_style = rocksdb::kCompactionStyleUniversal;
+  usage.level_compaction_dynamic_level_bytes = false;  // Leveled only (else a warning).
   // A flush's batch reaches the memtable in key order, but between two of its
   // keys the memtable already holds rows of other keys (earlier flushes), so
   // the skip list's sequential-insert shortcut fails and every insert
