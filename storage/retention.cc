@@ -50,10 +50,13 @@ class UsageMergeOperator final : public rocksdb::AssociativeMergeOperator {
 // the epoch, and a UTC day is 24 h, so this is a division (durations
 // saturate, so no input overflows).
 int64_t LastExpiredDay(absl::Time now, absl::Duration retention) {
+  constexpr int64_t kFirst = std::numeric_limits<int64_t>::min();
   absl::Duration remainder;
+  // An infinite quotient saturates to kFirst or the largest int64.
   int64_t days = absl::IDivDuration(now - retention - absl::UnixEpoch(), absl::Hours(24), &remainder);
+  if (days == kFirst) return kFirst;
   if (remainder < absl::ZeroDuration()) --days;  // Round down, not toward zero.
-  return days == std::numeric_limits<int64_t>::min() ? days : days - 1;
+  return days == kFirst ? kFirst : days - 1;
 }
 
 // Judges the entries of one compaction at the time it started: a filter

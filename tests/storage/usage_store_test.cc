@@ -152,6 +152,25 @@ TEST(UsageRetentionTest, ADayIsKeptUntilRetentionAfterItsEnd) {
   EXPECT_TRUE(days().empty());
 }
 
+TEST(UsageRetentionTest, AnInfiniteRetentionKeepsEveryDay) {
+  TempDir dir;
+  keygate::testing::FakeClock clock(At(2027, 3, 1, 12, 0));
+  RocksDbOptions options;
+  options.path = dir.path() + "/db";
+  options.block_cache_bytes = size_t{8} << 20;
+  options.clock = &clock;
+  options.usage_retention = absl::InfiniteDuration();
+  absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  KEYGATE_ASSERT_OK((*store)->RecordUsage({Delta(absl::CivilDay(1960, 1, 1), 1, 0, clock.Now())}));
+  KEYGATE_ASSERT_OK((*store)->RecordUsage({Delta(absl::CivilDay(2027, 3, 1), 2, 0, clock.Now())}));
+  clock.Advance(absl::Hours(24 * 365 * 100));
+  KEYGATE_ASSERT_OK((*store)->CompactAll());
+  absl::StatusOr<core::KeyUsage> usage = (*store)->GetUsage("key_a", absl::CivilDay(1950, 1, 1), 10);
+  ASSERT_TRUE(usage.ok()) << usage.status();
+  EXPECT_EQ(usage->days.size(), 2u);
+}
+
 TEST(UsageCodecTest, CountersWithAndWithoutTheLastUse) {
   uint64_t allowed = 0, denied = 0;
   absl::Time last;
