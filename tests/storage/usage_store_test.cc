@@ -117,22 +117,33 @@ TEST_F(UsageStoreTest, EachKeyReadsOnlyItsOwnRowsInMemoryAndOnDisk) {
   expect("key_b", 33, 30, 2);
 }
 
-TEST(UsageRetentionTest, ADayIsKeptUntilRetentionAfterItsEnd) {
-  TempDir dir;
-  keygate::testing::FakeClock clock(At(2027, 3, 1, 12, 0));
-  RocksDbOptions options;
-  options.path = dir.path() + "/db";
-  options.block_cache_bytes = size_t{8} << 20;
-  options.clock = &clock;
-  options.usage_retention = absl::Hours(48);
-  absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
-  ASSERT_TRUE(store.ok()) << store.status();
+// A store on a fake clock that keeps usage rows for a given retention.
+class UsageRetentionTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<KeyStore> Open(absl::Duration usage_retention) {
+    RocksDbOptions options;
+    options.path = dir_.path() + "/db";
+    options.block_cache_bytes = size_t{8} << 20;
+    options.clock = &clock_;
+    options.usage_retention = usage_retention;
+    absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+  TempDir dir_;
+  keygate::testing::FakeClock clock_{At(2027, 3, 1, 12, 0)};
+};
+
+TEST_F(UsageRetentionTest, ADayIsKeptUntilRetentionAfterItsEnd) {
+  const std::unique_ptr<KeyStore> store = Open(absl::Hours(48));
+  ASSERT_NE(store, nullptr);
   // 2027-03-01 ends at 03-02 00:00, so its rows go at 03-04 00:00.
-  KEYGATE_ASSERT_OK((*store)->RecordUsage({Delta(absl::CivilDay(2027, 3, 1), 3, 1, clock.Now())}));
-  KEYGATE_ASSERT_OK((*store)->RecordUsage({Delta(absl::CivilDay(2027, 3, 2), 5, 0, clock.Now())}));
+  KEYGATE_ASSERT_OK(store->RecordUsage({Delta(absl::CivilDay(2027, 3, 1), 3, 1, clock_.Now())}));
+  KEYGATE_ASSERT_OK(store->RecordUsage({Delta(absl::CivilDay(2027, 3, 2), 5, 0, clock_.Now())}));
   const auto days = [&] {
     absl::StatusOr<core::KeyUsage> usage =
-        (*store)->GetUsage("key_a", absl::CivilDay(2027, 1, 1), 10);
+        store->GetUsage("key_a", absl::CivilDay(2027, 1, 1), 10);
     EXPECT_TRUE(usage.ok()) << usage.status();
     std::vector<absl::CivilDay> out;
     if (usage.ok()) {
@@ -140,33 +151,26 @@ TEST(UsageRetentionTest, ADayIsKeptUntilRetentionAfterItsEnd) {
     }
     return out;
   };
-  clock.Advance(At(2027, 3, 4, 0, 0) - absl::Microseconds(1) - clock.Now());
-  KEYGATE_ASSERT_OK((*store)->CompactAll());
+  clock_.Advance(At(2027, 3, 4, 0, 0) - absl::Microseconds(1) - clock_.Now());
+  KEYGATE_ASSERT_OK(store->CompactAll());
   EXPECT_EQ(days(),
             (std::vector<absl::CivilDay>{absl::CivilDay(2027, 3, 1), absl::CivilDay(2027, 3, 2)}));
-  clock.Advance(absl::Microseconds(1));
-  KEYGATE_ASSERT_OK((*store)->CompactAll());
+  clock_.Advance(absl::Microseconds(1));
+  KEYGATE_ASSERT_OK(store->CompactAll());
   EXPECT_EQ(days(), (std::vector<absl::CivilDay>{absl::CivilDay(2027, 3, 2)}));
-  clock.Advance(absl::Hours(24));
-  KEYGATE_ASSERT_OK((*store)->CompactAll());
+  clock_.Advance(absl::Hours(24));
+  KEYGATE_ASSERT_OK(store->CompactAll());
   EXPECT_TRUE(days().empty());
 }
 
-TEST(UsageRetentionTest, AnInfiniteRetentionKeepsEveryDay) {
-  TempDir dir;
-  keygate::testing::FakeClock clock(At(2027, 3, 1, 12, 0));
-  RocksDbOptions options;
-  options.path = dir.path() + "/db";
-  options.block_cache_bytes = size_t{8} << 20;
-  options.clock = &clock;
-  options.usage_retention = absl::InfiniteDuration();
-  absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
-  ASSERT_TRUE(store.ok()) << store.status();
-  KEYGATE_ASSERT_OK((*store)->RecordUsage({Delta(absl::CivilDay(1960, 1, 1), 1, 0, clock.Now())}));
-  KEYGATE_ASSERT_OK((*store)->RecordUsage({Delta(absl::CivilDay(2027, 3, 1), 2, 0, clock.Now())}));
-  clock.Advance(absl::Hours(24 * 365 * 100));
-  KEYGATE_ASSERT_OK((*store)->CompactAll());
-  absl::StatusOr<core::KeyUsage> usage = (*store)->GetUsage("key_a", absl::CivilDay(1950, 1, 1), 10);
+TEST_F(UsageRetentionTest, AnInfiniteRetentionKeepsEveryDay) {
+  const std::unique_ptr<KeyStore> store = Open(absl::InfiniteDuration());
+  ASSERT_NE(store, nullptr);
+  KEYGATE_ASSERT_OK(store->RecordUsage({Delta(absl::CivilDay(1960, 1, 1), 1, 0, clock_.Now())}));
+  KEYGATE_ASSERT_OK(store->RecordUsage({Delta(absl::CivilDay(2027, 3, 1), 2, 0, clock_.Now())}));
+  clock_.Advance(absl::Hours(24 * 365 * 100));
+  KEYGATE_ASSERT_OK(store->CompactAll());
+  absl::StatusOr<core::KeyUsage> usage = store->GetUsage("key_a", absl::CivilDay(1950, 1, 1), 10);
   ASSERT_TRUE(usage.ok()) << usage.status();
   EXPECT_EQ(usage->days.size(), 2u);
 }
