@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
 #include "absl/synchronization/mutex.h"
+#include "storage/release_thread.h"
 
 namespace keygate::storage {
 namespace {
@@ -65,7 +66,8 @@ size_t Charge(const core::KeyRecord& r) {
 
 // One lock guards a shard's table, its CLOCK ring and its change counters
 // (the tickets of the coherence contract). Records that leave the table are
-// released after the lock, so a reader never waits for their destructor.
+// released after the lock, so a reader never waits for their destructor;
+// those a fill evicts, on the cache's ReleaseThread.
 class alignas(64) RecordCache::Shard {
  public:
   void set_capacity(size_t capacity) { capacity_ = capacity; }
@@ -83,8 +85,9 @@ class alignas(64) RecordCache::Shard {
     return generation_;
   }
 
-  void Fill(uint64_t ticket, const HashKey& key, const SharedRecord& record) {
-    std::vector<SharedRecord> evicted;  // Destroyed after the lock is released.
+  // Moves what the fill evicts to `evicted`, to be released after the lock.
+  void Fill(uint64_t ticket, const HashKey& key, const SharedRecord& record,
+            std::vector<SharedRecord>* evicted) {
     const size_t charge = Charge(*record);
     absl::MutexLock lock(&mu_);
     // A change opened or closed since the ticket, or one still open, may
@@ -96,7 +99,7 @@ class alignas(64) RecordCache::Shard {
     it->second.charge = charge;
     usage_ += charge;
     ring_.push_back(key);
-    EvictWhileOverCapacity(&evicted);
+    EvictWhileOverCapacity(evicted);
   }
 
   // Opens (`delta` 1) or closes (-1) a change of `key`: either way fills
@@ -167,6 +170,7 @@ RecordCache::RecordCache(size_t capacity_bytes) {
     shard_count_ *= 2;
   }
   shards_ = std::make_unique<Shard[]>(shard_count_);
+  release_ = std::make_unique<ReleaseThread>();
   for (size_t i = 0; i < shard_count_; ++i) shards_[i].set_capacity(capacity_bytes / shard_count_);
 }
 
@@ -193,7 +197,9 @@ SharedRecord RecordCache::Fill(uint64_t ticket, core::KeyRecord record) {
 
 SharedRecord RecordCache::Fill(uint64_t ticket, SharedRecord record) {
   if (Shard* shard = ShardFor(record->token_hash)) {
-    shard->Fill(ticket, HashKey(record->token_hash), record);
+    std::vector<SharedRecord> evicted;
+    shard->Fill(ticket, HashKey(record->token_hash), record, &evicted);
+    release_->Release(&evicted);
   }
   return record;
 }

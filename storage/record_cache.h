@@ -15,6 +15,8 @@
 
 namespace keygate::storage {
 
+class ReleaseThread;
+
 // A bounded map from token hash to an immutable decoded record, evicting by
 // CLOCK (second chance): a hit only marks its entry, so it touches the
 // shard's lock, one table slot and the record, and writes no list links.
@@ -86,6 +88,8 @@ class RecordCache {
 
   size_t shard_count_ = 0;  // A power of two; 0 when disabled.
   std::unique_ptr<Shard[]> shards_;
+  // Destroys evicted records off the filling thread; null when disabled.
+  std::unique_ptr<ReleaseThread> release_;
 };
 
 }  // namespace keygate::storage

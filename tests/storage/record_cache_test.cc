@@ -2,8 +2,11 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 
 namespace keygate::storage {
@@ -116,6 +119,27 @@ TEST(RecordCacheTest, StaysWithinItsCapacity) {
   // The most recent entry is still there; the first was evicted.
   EXPECT_NE(cache.Lookup(HashOf(9999)), nullptr);
   EXPECT_EQ(cache.Lookup(HashOf(0)), nullptr);
+}
+
+// A fill that evicts a record leaves its destruction (cold memory, cache
+// misses) to the cache's release thread.
+TEST(RecordCacheTest, EvictedRecordsAreDestroyedOffTheFillingThread) {
+  std::thread::id destroyed_on;
+  absl::Notification destroyed;  // Outlives the cache, whose records notify it.
+  RecordCache cache(64 << 10);
+  core::KeyRecord first = Record(HashOf(0), "first");
+  cache.Fill(cache.BeginFill(HashOf(0)),
+             core::SharedKeyRecord(new core::KeyRecord(first), [&](const core::KeyRecord* record) {
+               destroyed_on = std::this_thread::get_id();
+               delete record;
+               destroyed.Notify();
+             }));
+  for (int i = 1; i < 2000; ++i) {
+    cache.Fill(cache.BeginFill(HashOf(i)), Record(HashOf(i), "later"));
+  }
+  ASSERT_EQ(cache.Lookup(HashOf(0)), nullptr) << "never evicted";
+  ASSERT_TRUE(destroyed.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_NE(destroyed_on, std::this_thread::get_id());
 }
 
 // CLOCK: an entry that is hit between passes of the hand is never evicted,
