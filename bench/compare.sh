@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Side-by-side server variants under the Zipf load on the 1M store, for
+# Side-by-side server variants under the Zipf load on a bench store, for
 # changes that `bench/run.sh` has no variant for (two builds, a flag value).
 #
 # Usage: bench/compare.sh ROUNDS NAME=BIN_DIR[:FLAGS] NAME=BIN_DIR[:FLAGS]...
@@ -11,9 +11,9 @@
 # keygate-bench pinned to CPU 1 (2 s warm-up, 5 s measured, seed = round).
 # A variant named cold* starts without the saved key cache. The block cache is
 # $CACHE_MB (256) MiB; a build that warms it is measured once it is warm. Prints one line
-# per run: round, variant, calls/s, server CPU-us per call. Stores come from
-# BUILD_DIR/bench/stores/1m (bench/run.sh builds it); BUILD_DIR is $BUILD
-# (default: build). ONE_TOKEN=1 sends the store's first token only, with no
+# per run: round, variant, calls/s, server CPU-us per call. The store is
+# BUILD_DIR/bench/stores/$STORE_SIZE (1m, or 10m with CACHE_MB=2304; bench/run.sh
+# builds them); BUILD_DIR is $BUILD (default: build). ONE_TOKEN=1 sends the store's first token only, with no
 # invalid ones (what a generic HTTP/2 tool replaying one request sends).
 set -euo pipefail
 
@@ -21,7 +21,7 @@ set -euo pipefail
 ROUNDS=$1
 shift
 BUILD=${BUILD:-build}
-STORE=$BUILD/bench/stores/1m
+STORE=$BUILD/bench/stores/${STORE_SIZE:-1m}
 [[ -f $STORE/COMPLETE ]] || { echo "compare: no $STORE (run bench/run.sh quick $BUILD)" >&2; exit 1; }
 LOGS=$BUILD/bench/compare
 mkdir -p "$LOGS"
