@@ -8,28 +8,6 @@
 namespace keygate::storage {
 namespace {
 
-int64_t ToMicros(absl::Time t) { return t == absl::InfiniteFuture() ? 0 : absl::ToUnixMicros(t); }
-
-absl::Time FromMicros(int64_t us) {
-  return us == 0 ? absl::InfiniteFuture() : absl::FromUnixMicros(us);
-}
-
-// Moves a parsed string field out of its message. An empty field is not
-// touched: its mutable accessor would allocate a string just to move it.
-void TakeString(const std::string& field, std::string* (StoredKeyRecord::*mutable_field)(),
-                StoredKeyRecord* stored, std::string* to) {
-  if (field.empty()) {
-    to->clear();
-  } else {
-    *to = std::move(*(stored->*mutable_field)());
-  }
-}
-
-bool IsKnownLevel(int32_t level) {
-  return level >= static_cast<int32_t>(core::Level::kRead) &&
-         level <= static_cast<int32_t>(core::Level::kAdmin);
-}
-
 void AppendLittleEndian64(uint64_t v, std::string* out) {
   char bytes[8];
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>(v >> (8 * i));
@@ -43,6 +21,14 @@ uint64_t ReadLittleEndian64(const char* p) {
 }
 
 }  // namespace
+
+int64_t ToStoredMicros(absl::Time t) {
+  return t == absl::InfiniteFuture() ? 0 : absl::ToUnixMicros(t);
+}
+
+absl::Time FromStoredMicros(int64_t us) {
+  return us == 0 ? absl::InfiniteFuture() : absl::FromUnixMicros(us);
+}
 
 void AppendBigEndian64(uint64_t v, std::string* out) {
   char bytes[8];
@@ -70,61 +56,14 @@ std::string EncodeKeyRecord(const core::KeyRecord& record) {
   stored.set_display_prefix(record.display_prefix);
   stored.set_token_hash(record.token_hash);
   stored.set_create_time_us(absl::ToUnixMicros(record.create_time));
-  stored.set_expire_time_us(ToMicros(record.expire_time));
-  stored.set_revoke_time_us(ToMicros(record.revoke_time));
+  stored.set_expire_time_us(ToStoredMicros(record.expire_time));
+  stored.set_revoke_time_us(ToStoredMicros(record.revoke_time));
   stored.set_revoke_reason(record.revoke_reason);
   stored.set_created_by(record.created_by);
   stored.set_is_operator(record.is_operator);
   stored.set_rotated_from_key_id(record.rotated_from_key_id);
   stored.set_rotated_to_key_id(record.rotated_to_key_id);
   return stored.SerializeAsString();
-}
-
-absl::Status DecodeKeyRecord(absl::string_view bytes, core::KeyRecord* record) {
-  StoredKeyRecord stored;
-  if (!stored.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::DataLossError("stored key record does not parse");
-  }
-  if (stored.environment() != static_cast<int32_t>(core::Environment::kLive) &&
-      stored.environment() != static_cast<int32_t>(core::Environment::kTest)) {
-    return absl::DataLossError("stored key record has an unknown environment");
-  }
-  for (const StoredScope& s : stored.scopes()) {
-    if (!IsKnownLevel(s.level())) {
-      return absl::DataLossError("stored key record has an unknown scope level");
-    }
-  }
-  // The strings move out of the parsed message: each is allocated once, by
-  // the parser (every key-cache miss of Authorize decodes a record).
-  TakeString(stored.key_id(), &StoredKeyRecord::mutable_key_id, &stored, &record->key_id);
-  TakeString(stored.team_id(), &StoredKeyRecord::mutable_team_id, &stored, &record->team_id);
-  TakeString(stored.name(), &StoredKeyRecord::mutable_name, &stored, &record->name);
-  record->scopes.clear();
-  record->scopes.reserve(stored.scopes_size());
-  for (StoredScope& s : *stored.mutable_scopes()) {
-    core::Scope& scope = record->scopes.emplace_back();
-    if (!s.resource().empty()) scope.resource = std::move(*s.mutable_resource());
-    scope.level = static_cast<core::Level>(s.level());
-  }
-  record->environment = static_cast<core::Environment>(stored.environment());
-  TakeString(stored.display_prefix(), &StoredKeyRecord::mutable_display_prefix, &stored,
-             &record->display_prefix);
-  TakeString(stored.token_hash(), &StoredKeyRecord::mutable_token_hash, &stored,
-             &record->token_hash);
-  record->create_time = absl::FromUnixMicros(stored.create_time_us());
-  record->expire_time = FromMicros(stored.expire_time_us());
-  record->revoke_time = FromMicros(stored.revoke_time_us());
-  TakeString(stored.revoke_reason(), &StoredKeyRecord::mutable_revoke_reason, &stored,
-             &record->revoke_reason);
-  TakeString(stored.created_by(), &StoredKeyRecord::mutable_created_by, &stored,
-             &record->created_by);
-  record->is_operator = stored.is_operator();
-  TakeString(stored.rotated_from_key_id(), &StoredKeyRecord::mutable_rotated_from_key_id, &stored,
-             &record->rotated_from_key_id);
-  TakeString(stored.rotated_to_key_id(), &StoredKeyRecord::mutable_rotated_to_key_id, &stored,
-             &record->rotated_to_key_id);
-  record->last_used_time = absl::InfinitePast();
-  return absl::OkStatus();
 }
 
 absl::StatusOr<core::KeyRecord> DecodeKeyRecord(absl::string_view bytes) {
@@ -181,7 +120,7 @@ std::string TeamIndexKey(const core::KeyRecord& record) {
 
 std::string IndexValue(absl::string_view token_hash, absl::Time purge_after) {
   std::string value(token_hash);
-  AppendBigEndian64(static_cast<uint64_t>(ToMicros(purge_after)), &value);
+  AppendBigEndian64(static_cast<uint64_t>(ToStoredMicros(purge_after)), &value);
   return value;
 }
 
@@ -189,7 +128,7 @@ bool DecodeIndexValue(absl::string_view value, absl::string_view* token_hash,
                       absl::Time* purge_after) {
   if (value.size() <= 8) return false;
   *token_hash = value.substr(0, value.size() - 8);
-  *purge_after = FromMicros(static_cast<int64_t>(ReadBigEndian64(value.substr(value.size() - 8))));
+  *purge_after = FromStoredMicros(static_cast<int64_t>(ReadBigEndian64(value.substr(value.size() - 8))));
   return true;
 }
 

@@ -20,8 +20,14 @@ std::string EncodeKeyRecord(const core::KeyRecord& record);
 // Decodes stored bytes. Returns DataLoss if they are not a valid record.
 absl::StatusOr<core::KeyRecord> DecodeKeyRecord(absl::string_view bytes);
 // The same into `*record`, every field overwritten (e.g. a record already in
-// its shared allocation). On error `*record` is unspecified.
+// its shared allocation). On error `*record` is unspecified. Reads the wire
+// format directly, without a StoredKeyRecord (record_decoder.cc).
 absl::Status DecodeKeyRecord(absl::string_view bytes, core::KeyRecord* record);
+
+// Stored times that may be unset: µs since the Unix epoch, 0 for
+// InfiniteFuture (never expires, not revoked, never purged).
+int64_t ToStoredMicros(absl::Time t);
+absl::Time FromStoredMicros(int64_t us);
 
 std::string EncodeAuditEvent(const core::AuditEvent& event);
 absl::StatusOr<core::AuditEvent> DecodeAuditEvent(absl::string_view bytes);

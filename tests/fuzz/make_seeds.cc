@@ -15,6 +15,7 @@
 #include "envoy/service/auth/v3/external_auth.pb.h"
 #include "keygate/v1/authorizer.pb.h"
 #include "keygate/v1/key_manager.pb.h"
+#include "storage/record_codec.h"
 #include "tests/fuzz/fuzz_env.h"
 
 namespace keygate::fuzzing {
@@ -249,6 +250,37 @@ void EnvoySeeds(const std::string& root, FuzzEnv& env) {
   w.Add("empty-message", std::string());
 }
 
+void RecordDecoderSeeds(const std::string& root) {
+  SeedWriter w(root, "record_decoder");
+  core::KeyRecord record;
+  record.key_id = "key_0123456789abcdefABCD";
+  record.team_id = "team-a";
+  record.name = "CI/CD pipeline";
+  record.scopes = {core::Scope{"flows", core::Level::kWrite}, core::Scope{"", core::Level::kRead}};
+  record.environment = core::Environment::kLive;
+  record.display_prefix = "fs_live_AbCd";
+  record.token_hash = std::string(32, '\x5a');
+  record.create_time = absl::FromUnixMicros(1'800'000'000'123'456);
+  record.created_by = core::kCreatedByBootstrap;
+  const std::string active = storage::EncodeKeyRecord(record);
+  w.Add("active", active);
+  record.revoke_time = record.create_time + absl::Hours(1);
+  record.revoke_reason = "leaked";
+  record.expire_time = record.create_time + absl::Hours(24);
+  record.rotated_to_key_id = "key_to0123456789abcdefgh";
+  record.environment = core::Environment::kTest;
+  record.is_operator = true;
+  const std::string revoked = storage::EncodeKeyRecord(record);
+  w.Add("revoked-expiring-operator", revoked);
+  w.Add("concatenated", active + revoked);
+  // Unknown fields: varint, fixed64, length-delimited, a group, fixed32.
+  w.Add("unknown-fields", active + std::string("\xa0\x06\x01\xa9\x06" "12345678" "\xb2\x06\x02hi"
+                                               "\xbb\x06\x08\x01\xbc\x06\xc5\x06" "1234", 30));
+  w.Add("key-id-as-varint", active + std::string("\x08\x05", 2));
+  w.Add("truncated", active.substr(0, active.size() / 2));
+  w.Add("empty", "");
+}
+
 }  // namespace
 }  // namespace keygate::fuzzing
 
@@ -264,5 +296,6 @@ int main(int argc, char** argv) {
   AuthorizeSeeds(argv[1], env);
   CreateKeySeeds(argv[1], env);
   EnvoySeeds(argv[1], env);
+  RecordDecoderSeeds(argv[1]);
   return 0;
 }

@@ -7,7 +7,7 @@
 #
 # Environment:
 #   FUZZ_SECONDS   seconds per target (default 600)
-#   FUZZ_TARGETS   space-separated subset (default: all five)
+#   FUZZ_TARGETS   space-separated subset (default: all six)
 #   FUZZ_BUILD_DIR build dir (default <repo>/build-fuzz)
 #   FUZZ_CXX       the clang++ to use (default clang++-14)
 #   JOBS           build parallelism (default 2)
@@ -21,13 +21,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BUILD_DIR=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-600}
-TARGETS=${FUZZ_TARGETS:-"token scope authorize create_key envoy_check"}
+TARGETS=${FUZZ_TARGETS:-"token scope authorize create_key envoy_check record_decoder"}
 CXX_BIN=${FUZZ_CXX:-clang++-14}
 JOBS=${JOBS:-2}
 
 # -max_len per target: long enough for the largest valid input (33 scopes of
 # 96 characters, a 4 KiB header map) plus room for oversize cases.
-declare -A MAX_LEN=([token]=4096 [scope]=2048 [authorize]=4096 [create_key]=8192 [envoy_check]=8192)
+declare -A MAX_LEN=([token]=4096 [scope]=2048 [authorize]=4096 [create_key]=8192 [envoy_check]=8192
+                   [record_decoder]=4096)
 
 if ! command -v "$CXX_BIN" >/dev/null; then
   echo "fuzz: $CXX_BIN not found; install Debian's clang-14 and libclang-rt-14-dev" >&2

@@ -50,6 +50,8 @@ inline void ExpectSameRecord(const core::KeyRecord& actual, const core::KeyRecor
   EXPECT_EQ(actual.revoke_reason, expected.revoke_reason);
   EXPECT_EQ(actual.created_by, expected.created_by);
   EXPECT_EQ(actual.is_operator, expected.is_operator);
+  EXPECT_EQ(actual.rotated_from_key_id, expected.rotated_from_key_id);
+  EXPECT_EQ(actual.rotated_to_key_id, expected.rotated_to_key_id);
 }
 
 }  // namespace keygate::storage::testing

@@ -4,9 +4,11 @@
 
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/unknown_field_set.h"
 #include "gtest/gtest.h"
 #include "storage/key_record.pb.h"
 #include "tests/storage/key_record_testing.h"
+#include "tests/storage/stored_record_reference.h"
 #include "tests/support/test_support.h"
 
 namespace keygate::storage {
@@ -14,6 +16,7 @@ namespace {
 
 using ::keygate::storage::testing::ExpectSameRecord;
 using ::keygate::storage::testing::MakeRecord;
+using ::keygate::storage::testing::ReferenceRecord;
 using ::keygate::testing::StatusIs;
 
 const absl::Time kCreate = absl::FromUnixMicros(1'800'000'000'123'456);
@@ -148,6 +151,117 @@ TEST_F(RecordCodecTest, DecodeUnknownScopeLevelIsDataLoss) {
   EXPECT_THAT(DecodeKeyRecord(stored.SerializeAsString()), StatusIs(absl::StatusCode::kDataLoss));
   scope->set_level(0);
   EXPECT_THAT(DecodeKeyRecord(stored.SerializeAsString()), StatusIs(absl::StatusCode::kDataLoss));
+}
+
+// A record with every field set, scopes with and without a resource.
+StoredKeyRecord FullStoredRecord() {
+  StoredKeyRecord stored;
+  stored.set_key_id("key_0123456789abcdefABCD");
+  stored.set_team_id("team-a");
+  stored.set_name("a name longer than fifteen characters");
+  StoredScope* scope = stored.add_scopes();
+  scope->set_resource("flows");
+  scope->set_level(static_cast<int32_t>(core::Level::kWrite));
+  stored.add_scopes()->set_level(static_cast<int32_t>(core::Level::kRead));
+  stored.set_environment(static_cast<int32_t>(core::Environment::kTest));
+  stored.set_display_prefix("fs_test_AbCd");
+  stored.set_token_hash(std::string(32, '\xab'));
+  stored.set_create_time_us(1'800'000'000'123'456);
+  stored.set_expire_time_us(1'900'000'000'000'000);
+  stored.set_revoke_time_us(1'850'000'000'000'000);
+  stored.set_revoke_reason("leaked");
+  stored.set_created_by("key_creator0123456789ab");
+  stored.set_is_operator(true);
+  stored.set_rotated_from_key_id("key_from0123456789abcdef");
+  stored.set_rotated_to_key_id("key_to0123456789abcdefgh");
+  return stored;
+}
+
+// Decodes `bytes` and expects what protobuf's own parse of them means.
+void ExpectDecodesAsProtobufDoes(const std::string& bytes) {
+  StoredKeyRecord parsed;
+  ASSERT_TRUE(parsed.ParseFromString(bytes));
+  const std::optional<core::KeyRecord> expected = ReferenceRecord(parsed);
+  ASSERT_TRUE(expected.has_value());
+  absl::StatusOr<core::KeyRecord> decoded = DecodeKeyRecord(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ExpectSameRecord(*decoded, *expected);
+}
+
+TEST_F(RecordCodecTest, DecodeReadsEveryFieldAsProtobufDoes) {
+  ExpectDecodesAsProtobufDoes(FullStoredRecord().SerializeAsString());
+}
+
+TEST_F(RecordCodecTest, DecodeTakesTheLastValueOfAFieldAndAppendsScopes) {
+  // Concatenated messages merge: singular fields from the second, scopes of
+  // both (protobuf's rules, which the decoder must follow field by field).
+  StoredKeyRecord second;
+  second.set_key_id("key_second0123456789abc");
+  second.set_environment(static_cast<int32_t>(core::Environment::kLive));
+  second.set_expire_time_us(1'950'000'000'000'000);
+  second.add_scopes()->set_level(static_cast<int32_t>(core::Level::kAdmin));
+  const std::string bytes = FullStoredRecord().SerializeAsString() + second.SerializeAsString();
+  ExpectDecodesAsProtobufDoes(bytes);
+  absl::StatusOr<core::KeyRecord> decoded = DecodeKeyRecord(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->key_id, "key_second0123456789abc");
+  EXPECT_EQ(decoded->scopes.size(), 3u);
+}
+
+TEST_F(RecordCodecTest, DecodeSkipsUnknownFieldsOfEveryWireType) {
+  StoredKeyRecord stored = FullStoredRecord();
+  google::protobuf::UnknownFieldSet* unknown =
+      stored.GetReflection()->MutableUnknownFields(&stored);
+  unknown->AddVarint(100, 1ull << 62);
+  unknown->AddFixed32(101, 7);
+  unknown->AddFixed64(102, 8);
+  unknown->AddLengthDelimited(103, "a newer field");
+  google::protobuf::UnknownFieldSet* group = unknown->AddGroup(104);
+  group->AddVarint(1, 5);
+  group->AddGroup(2)->AddLengthDelimited(3, "nested");
+  // A known field number with an unexpected wire type is an unknown field too.
+  unknown->AddVarint(1, 12345);
+  unknown->AddLengthDelimited(5, "not a varint");
+  StoredScope* scope = stored.add_scopes();
+  scope->set_level(static_cast<int32_t>(core::Level::kAdmin));
+  scope->GetReflection()->MutableUnknownFields(scope)->AddFixed64(9, 1);
+  const std::string bytes = stored.SerializeAsString();
+  ExpectDecodesAsProtobufDoes(bytes);
+  absl::StatusOr<core::KeyRecord> decoded = DecodeKeyRecord(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->key_id, "key_0123456789abcdefABCD");
+}
+
+TEST_F(RecordCodecTest, DecodeRefusesEveryCutOfARecord) {
+  const std::string encoded = FullStoredRecord().SerializeAsString();
+  for (size_t size = 0; size < encoded.size(); ++size) {
+    StoredKeyRecord parsed;
+    const bool protobuf_parses = parsed.ParseFromString(encoded.substr(0, size)) &&
+                                 ReferenceRecord(parsed).has_value();
+    EXPECT_EQ(DecodeKeyRecord(encoded.substr(0, size)).ok(), protobuf_parses)
+        << "cut at " << size << " of " << encoded.size();
+  }
+}
+
+TEST_F(RecordCodecTest, DecodeRefusesMalformedWireData) {
+  const std::string valid = FullStoredRecord().SerializeAsString();
+  for (const std::string& bytes : {
+           valid + std::string("\x00", 1),               // Field number 0.
+           valid + std::string("\x0c", 1),               // An end group without its start.
+           valid + std::string("\x0e\x00", 2),           // Wire type 6.
+           valid + std::string("\x0b\x08\x01", 3),       // A group that never ends.
+           valid + std::string("\x22\x02\x08", 3),       // A scope longer than what is left.
+           valid + std::string("\x22\x09\x10\x01", 4),   // The same, its fields complete.
+           valid + std::string("\x22\x02\x00\x00", 4),   // A scope holding field number 0.
+           valid + std::string("\x28\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11),  // Varint > 10 bytes.
+           valid + std::string("\x88\x80\x80\x80\x80\x00\x01", 7),  // A tag of 6 bytes.
+           valid + std::string("\x1a\x81\x80\x80\x80\x80\x00x", 8),  // A length of 6 bytes.
+       }) {
+    EXPECT_THAT(DecodeKeyRecord(bytes), StatusIs(absl::StatusCode::kDataLoss))
+        << "bytes of size " << bytes.size();
+    StoredKeyRecord parsed;
+    EXPECT_FALSE(parsed.ParseFromString(bytes)) << "protobuf agrees, size " << bytes.size();
+  }
 }
 
 TEST(TeamIndexKeyTest, StartsWithTeamPrefixAndSortsByCreationTime) {
