@@ -57,7 +57,7 @@ size_t Charge(const core::KeyRecord& r) {
         &r.created_by, &r.rotated_from_key_id, &r.rotated_to_key_id}) {
     bytes += HeapBytes(*s);
   }
-  bytes += r.scopes.capacity() * sizeof(core::Scope);
+  if (r.scopes.capacity() > core::kInlineScopes) bytes += r.scopes.capacity() * sizeof(core::Scope);
   for (const core::Scope& scope : r.scopes) bytes += HeapBytes(scope.resource);
   return bytes;
 }

@@ -81,7 +81,7 @@ struct Part {
 struct KeyMaker {
   const core::TokenFormat& format;
   const core::TokenHasher& hasher;
-  const std::vector<core::Scope>& scopes;
+  const core::ScopeList& scopes;
   double revoked_fraction;
   int teams;
   absl::Time now;
@@ -143,7 +143,7 @@ absl::Status Run() {
                            core::TokenHasher::Create(pepper));
   KEYGATE_ASSIGN_OR_RETURN(std::unique_ptr<core::TokenHasher> service_hasher,
                            core::TokenHasher::Create(pepper));
-  KEYGATE_ASSIGN_OR_RETURN(std::vector<core::Scope> scopes,
+  KEYGATE_ASSIGN_OR_RETURN(core::ScopeList scopes,
                            core::ParseScopes(std::vector<std::string>{"flows:write", "runs:read"}));
 
   storage::RocksDbOptions options;

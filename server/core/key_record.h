@@ -17,18 +17,23 @@ enum class KeyState { kActive, kRevoked, kExpired };
 // Everything Keygate knows about a key. Never holds the token, only its
 // keyed hash. A plain value type.
 struct KeyRecord {
+  // First the fields that Authorize's decision reads on every call, so that
+  // in a shared record (std::make_shared puts the reference counts just
+  // before it) they share the cache lines the reference count already brings
+  // in: a key-cache hit then waits for fewer memory reads.
+  //
+  // The key is revoked from this time on; InfiniteFuture: not revoked.
+  absl::Time revoke_time = absl::InfiniteFuture();
+  // The key stops authorizing at this time; InfiniteFuture: never expires.
+  absl::Time expire_time = absl::InfiniteFuture();
+  Environment environment = Environment::kLive;
+  ScopeList scopes;  // Parsed, duplicate-free.
   std::string key_id;         // Public id, `key_` + 20 base62 characters.
   std::string team_id;        // Empty for operator keys.
   std::string name;
-  std::vector<Scope> scopes;  // Parsed, duplicate-free.
-  Environment environment = Environment::kLive;
   std::string display_prefix;  // e.g. `fs_live_AbCd`.
   std::string token_hash;      // TokenHasher::Hash of the token (32 bytes).
   absl::Time create_time = absl::UnixEpoch();
-  // The key stops authorizing at this time; InfiniteFuture: never expires.
-  absl::Time expire_time = absl::InfiniteFuture();
-  // The key is revoked from this time on; InfiniteFuture: not revoked.
-  absl::Time revoke_time = absl::InfiniteFuture();
   std::string revoke_reason;
   std::string created_by;  // Creator key id, or kCreatedByBootstrap.
   bool is_operator = false;

@@ -83,8 +83,8 @@ bool AnySatisfies(absl::Span<const Scope> granted, const Scope& required) {
                      [&](const Scope& g) { return Satisfies(g, required); });
 }
 
-absl::StatusOr<std::vector<Scope>> ParseScopes(absl::Span<const std::string> texts) {
-  std::vector<Scope> scopes;
+absl::StatusOr<ScopeList> ParseScopes(absl::Span<const std::string> texts) {
+  ScopeList scopes;
   scopes.reserve(texts.size());
   for (const std::string& text : texts) {
     absl::StatusOr<Scope> scope = ParseScope(text);

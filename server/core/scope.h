@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
@@ -28,6 +29,12 @@ struct Scope {
   }
 };
 
+// A key's scopes. Most keys have one or two, held inline: in a cached key
+// record they share its cache lines, so an Authorize decision does not wait
+// for a separate heap read.
+inline constexpr size_t kInlineScopes = 2;
+using ScopeList = absl::InlinedVector<Scope, kInlineScopes>;
+
 inline constexpr size_t kMaxResourceChars = 64;
 
 // Parses `read`, `write`, `admin` or `resource:level` where resource is 1-64
@@ -45,7 +52,7 @@ bool AnySatisfies(absl::Span<const Scope> granted, const Scope& required);
 
 // Parses every scope of `texts` (InvalidArgument on the first bad one) and
 // returns them in order with duplicates removed.
-absl::StatusOr<std::vector<Scope>> ParseScopes(absl::Span<const std::string> texts);
+absl::StatusOr<ScopeList> ParseScopes(absl::Span<const std::string> texts);
 
 }  // namespace keygate::core
 

@@ -211,7 +211,7 @@ absl::StatusOr<CreatedKey> KeyService::PrepareCreate(const Caller& caller, const
       return absl::InvalidArgumentError("each scope must be at most 96 characters");
     }
   }
-  KEYGATE_ASSIGN_OR_RETURN(std::vector<core::Scope> scopes, core::ParseScopes(request.scopes));
+  KEYGATE_ASSIGN_OR_RETURN(core::ScopeList scopes, core::ParseScopes(request.scopes));
   if (!request.environment.has_value()) {
     return absl::InvalidArgumentError(
         "environment is required (ENVIRONMENT_LIVE or ENVIRONMENT_TEST)");

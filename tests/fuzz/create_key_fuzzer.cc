@@ -114,7 +114,7 @@ void CheckCreated(FuzzEnv& env, const keygate::v1::CreateKeyRequest& request,
                                          : core::Environment::kLive;
   FUZZ_CHECK(key.environment == want_env, "environment is the request's");
   const std::vector<std::string> texts(request.scopes().begin(), request.scopes().end());
-  const absl::StatusOr<std::vector<core::Scope>> scopes = core::ParseScopes(texts);
+  const absl::StatusOr<core::ScopeList> scopes = core::ParseScopes(texts);
   FUZZ_CHECK(scopes.ok() && *scopes == key.scopes, "scopes are the parsed, de-duplicated request");
   FUZZ_CHECK(!key.is_operator, "CreateKey never makes operator keys");
   const absl::StatusOr<core::ParsedToken> parsed = env.format().Parse(created.token);

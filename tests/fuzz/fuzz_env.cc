@@ -127,7 +127,7 @@ FuzzEnv::FuzzEnv() : clock_(absl::FromUnixSeconds(kNowUnixSeconds)) {
     const char* tag;
     const char* team;
     core::Environment env;
-    std::vector<core::Scope> scopes;
+    core::ScopeList scopes;
     bool is_operator;
     absl::Duration revoked_ago;  // Zero: not revoked.
     absl::Duration expires_in;   // Zero: never expires.

@@ -72,10 +72,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     parsed.push_back(*scope);
   }
 
-  const absl::StatusOr<std::vector<core::Scope>> all = core::ParseScopes(texts);
+  const absl::StatusOr<core::ScopeList> all = core::ParseScopes(texts);
   FUZZ_CHECK(all.ok() == all_ok, "ParseScopes fails iff one scope fails");
   if (all.ok()) {
-    std::vector<core::Scope> expected;
+    core::ScopeList expected;
     for (const core::Scope& s : parsed) {
       bool seen = false;
       for (const core::Scope& e : expected) seen = seen || e == s;

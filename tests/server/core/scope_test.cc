@@ -131,14 +131,14 @@ TEST(ScopeToStringTest, RoundTrips) {
 TEST(ParseScopesTest, ParsesInOrderAndRemovesDuplicates) {
   const std::vector<std::string> texts = {"flows:read", "write", "flows:read", "runs:admin",
                                           "write"};
-  absl::StatusOr<std::vector<Scope>> scopes = ParseScopes(texts);
+  absl::StatusOr<ScopeList> scopes = ParseScopes(texts);
   ASSERT_TRUE(scopes.ok()) << scopes.status();
   EXPECT_THAT(*scopes, ElementsAre(Scope{"flows", Level::kRead}, Scope{"", Level::kWrite},
                                    Scope{"runs", Level::kAdmin}));
 }
 
 TEST(ParseScopesTest, EmptyListGivesNoScopes) {
-  absl::StatusOr<std::vector<Scope>> scopes = ParseScopes({});
+  absl::StatusOr<ScopeList> scopes = ParseScopes({});
   ASSERT_TRUE(scopes.ok()) << scopes.status();
   EXPECT_TRUE(scopes->empty());
 }
@@ -149,7 +149,7 @@ TEST(ParseScopesTest, FailsOnFirstBadScope) {
   // The message is that of the first bad scope (a bad level), not the later
   // bad resource.
   const std::vector<std::string> two_bad = {"read", "flows:delete", "Flows:read"};
-  absl::StatusOr<std::vector<Scope>> scopes = ParseScopes(two_bad);
+  absl::StatusOr<ScopeList> scopes = ParseScopes(two_bad);
   ASSERT_FALSE(scopes.ok());
   EXPECT_EQ(scopes.status(), ParseScope("flows:delete").status());
 }

@@ -68,7 +68,7 @@ EnvoyFixture::TestKey EnvoyFixture::MakeKey(const std::string& team,
   key.token = format_->Generate(env);
   absl::StatusOr<core::ParsedToken> parsed = format_->Parse(key.token);
   EXPECT_TRUE(parsed.ok()) << parsed.status();
-  absl::StatusOr<std::vector<core::Scope>> parsed_scopes = core::ParseScopes(scopes);
+  absl::StatusOr<core::ScopeList> parsed_scopes = core::ParseScopes(scopes);
   EXPECT_TRUE(parsed_scopes.ok()) << parsed_scopes.status();
   if (!parsed.ok() || !parsed_scopes.ok()) return key;
   key.record.key_id = "key_" + core::SecureRandomBase62(20);
