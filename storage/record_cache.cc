@@ -77,6 +77,10 @@ class alignas(64) RecordCache::Shard {
     auto it = table_.find(key);
     if (it == table_.end()) return nullptr;
     it->second.referenced = true;
+    // Copying the pointer writes the reference count, just before the
+    // record; the decision's fields reach into the record's next cache line,
+    // which is fetched meanwhile instead of after.
+    __builtin_prefetch(reinterpret_cast<const char*>(it->second.record.get()) + 64);
     return it->second.record;
   }
 
