@@ -117,6 +117,34 @@ TEST_F(RocksDbKeyStoreTest, CreateThenFindByTokenHashAndGet) {
   ExpectSameRecord(*by_id, record);
 }
 
+// The keys family skips its last level's bloom filter (optimize_filters_for_hits):
+// lookups in flushed files must still find every stored hash and no other,
+// and CreateKey's check must still see a hash that is only on disk.
+TEST_F(RocksDbKeyStoreTest, LookupsInFlushedFilesFindExactlyTheStoredKeys) {
+  std::vector<core::KeyRecord> records;
+  for (int i = 0; i < 2000; ++i) records.push_back(MakeRecord("team-a", kBase + absl::Seconds(i)));
+  KEYGATE_ASSERT_OK(store_->BulkCreate(records));  // Written to table files.
+  store_.reset();
+  RocksDbOptions options = Options();
+  options.record_cache_bytes = 0;  // Every lookup reads RocksDB.
+  absl::StatusOr<std::unique_ptr<KeyStore>> reopened = OpenRocksDbKeyStore(options);
+  ASSERT_TRUE(reopened.ok()) << reopened.status();
+  store_ = *std::move(reopened);
+
+  for (const core::KeyRecord& record : records) {
+    absl::StatusOr<core::KeyRecord> found = FindRecord(*store_, record.token_hash);
+    ASSERT_TRUE(found.ok()) << found.status();
+    EXPECT_EQ(found->key_id, record.key_id);
+  }
+  for (int i = 0; i < 2000; ++i) {
+    EXPECT_THAT(FindRecord(*store_, core::SecureRandomBytes(32)),
+                StatusIs(absl::StatusCode::kNotFound));
+  }
+  core::KeyRecord same_token = MakeRecord("team-b", kBase);
+  same_token.token_hash = records[1234].token_hash;
+  EXPECT_THAT(store_->Create(same_token), StatusIs(absl::StatusCode::kAlreadyExists));
+}
+
 TEST_F(RocksDbKeyStoreTest, NotFound) {
   const core::KeyRecord record = CreateKey("team-a", kBase);
   EXPECT_THAT(FindRecord(*store_, std::string(32, 'x')),
