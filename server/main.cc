@@ -267,8 +267,7 @@ int Run() {
 
   std::unique_ptr<service::UsageRecorder> usage;
   if (absl::GetFlag(FLAGS_usage_monitoring)) {
-    usage = std::make_unique<service::UsageRecorder>(store->get(), &core::Clock::Real(),
-                                                     flush_interval);
+    usage = std::make_unique<service::UsageRecorder>(store->get(), flush_interval);
   }
   service::KeyServiceOptions policy;
   policy.max_key_ttl = absl::GetFlag(FLAGS_max_key_ttl).value;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "server/core/crc32.h"
 #include "storage/file_io.h"
 
 namespace keygate::storage {
@@ -20,16 +21,6 @@ namespace {
 constexpr char kFileName[] = "keygate_sequence_floor";
 constexpr char kMagic[] = "keygate-sequence-floor 1";
 constexpr size_t kMaxFileBytes = 256;
-
-// CRC-32 (IEEE 802.3, as in zlib), bit by bit: the file is a few dozen bytes.
-uint32_t Crc32(absl::string_view data) {
-  uint32_t crc = 0xffffffffu;
-  for (const char c : data) {
-    crc ^= static_cast<uint8_t>(c);
-    for (int bit = 0; bit < 8; ++bit) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
-  }
-  return ~crc;
-}
 
 }  // namespace
 
@@ -70,7 +61,9 @@ absl::StatusOr<std::optional<uint64_t>> ReadSequenceFloor(const std::string& db_
   if (crc_at == absl::string_view::npos) return damaged;
   const absl::string_view covered = line.substr(0, crc_at);
   uint32_t crc = 0;
-  if (!absl::SimpleHexAtoi(line.substr(crc_at + 1), &crc) || crc != Crc32(covered)) return damaged;
+  if (!absl::SimpleHexAtoi(line.substr(crc_at + 1), &crc) || crc != core::Crc32(covered)) {
+    return damaged;
+  }
   const std::vector<absl::string_view> fields = absl::StrSplit(covered, ' ');
   uint64_t sequence = 0;
   if (fields.size() != 3 || absl::StrCat(fields[0], " ", fields[1]) != kMagic ||
@@ -85,7 +78,7 @@ absl::Status WriteSequenceFloor(const std::string& db_path, uint64_t sequence) {
   const std::string temp = path + ".tmp";
   const std::string covered = absl::StrCat(kMagic, " ", sequence);
   const std::string content =
-      absl::StrCat(covered, " ", absl::Hex(Crc32(covered), absl::kZeroPad8), "\n");
+      absl::StrCat(covered, " ", absl::Hex(core::Crc32(covered), absl::kZeroPad8), "\n");
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return IoError("cannot create", temp);
   if (!WriteAll(fd, content) || ::fsync(fd) != 0) {

@@ -101,8 +101,7 @@ absl::StatusOr<std::unique_ptr<Fixture>> OpenFixture(const std::string& name,
   f->service = std::make_unique<service::KeyService>(std::move(format), std::move(service_hasher),
                                                      f->store.get(), &core::Clock::Real());
   KEYGATE_RETURN_IF_ERROR(f->service->CheckPepper());
-  f->usage = std::make_unique<service::UsageRecorder>(f->store.get(), &core::Clock::Real(),
-                                                      absl::Seconds(1));
+  f->usage = std::make_unique<service::UsageRecorder>(f->store.get(), absl::Seconds(1));
   KEYGATE_ASSIGN_OR_RETURN(core::TokenFormat counted_format, core::TokenFormat::Create("fs"));
   KEYGATE_ASSIGN_OR_RETURN(std::unique_ptr<core::TokenHasher> counted_hasher,
                            core::TokenHasher::Create(pepper));
@@ -195,7 +194,7 @@ void BM_UsageFlush(benchmark::State& state, const Fixture* f) {
     }
     drawn.push_back(*std::move(record));
   }
-  service::UsageRecorder recorder(f->store.get(), &core::Clock::Real(), absl::Hours(1));
+  service::UsageRecorder recorder(f->store.get(), absl::Hours(1));
   const int64_t calls = absl::GetFlag(FLAGS_usage_calls_per_flush);
   size_t next = 0;
   const int64_t process_start = ProcessCpuNs();
@@ -203,8 +202,9 @@ void BM_UsageFlush(benchmark::State& state, const Fixture* f) {
   for (auto _ : state) {
     state.PauseTiming();
     const int64_t thread_start = ThreadCpuNs();
+    const absl::Time now = absl::Now();
     for (int64_t i = 0; i < calls; ++i) {
-      recorder.Record(drawn[next], true, "");
+      recorder.Record(drawn[next], true, "", now);
       next = (next + 1) % kPool;
     }
     state.ResumeTiming();

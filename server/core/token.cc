@@ -1,12 +1,11 @@
 #include "server/core/token.h"
 
-#include <zlib.h>
-
 #include <cstdint>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/core/crc32.h"
 #include "server/core/random.h"
 
 namespace keygate::core {
@@ -39,9 +38,7 @@ std::optional<Environment> ParseEnvironmentName(absl::string_view name) {
 }
 
 std::string Base62Crc32(absl::string_view data) {
-  uint32_t crc = static_cast<uint32_t>(
-      crc32(0L, reinterpret_cast<const Bytef*>(data.data()),
-            static_cast<uInt>(data.size())));
+  uint32_t crc = Crc32(data);
   std::string out(TokenFormat::kChecksumChars, '0');
   for (size_t i = out.size(); i-- > 0;) {
     out[i] = kBase62Alphabet[crc % 62];
@@ -53,7 +50,10 @@ std::string Base62Crc32(absl::string_view data) {
 absl::string_view StripBearer(absl::string_view value) {
   value = absl::StripAsciiWhitespace(value);
   constexpr absl::string_view kScheme = "bearer";
+  // The first letter first: a bare token (the usual case) is told apart
+  // without the case-insensitive comparison's call.
   if (value.size() > kScheme.size() &&
+      absl::ascii_tolower(static_cast<unsigned char>(value[0])) == 'b' &&
       absl::StartsWithIgnoreCase(value, kScheme) &&
       absl::ascii_isspace(static_cast<unsigned char>(value[kScheme.size()]))) {
     value = absl::StripLeadingAsciiWhitespace(value.substr(kScheme.size()));

@@ -76,7 +76,7 @@ absl::Status AuthorizeToWire(const service::KeyService& keys,
     return decided.status();
   }
   const core::KeyRecord* key = decided->key.get();
-  const absl::Time now = keys.clock().Now();
+  const absl::Time now = decided->time;
   AppendAuthorizeResponseWire(decided->decision, key, now,
                               key != nullptr && keys.RotationDue(*key, now), response);
   if (result != nullptr) *result = *std::move(decided);

@@ -87,9 +87,10 @@ absl::StatusOr<AuthorizeResult> KeyService::Authorize(absl::string_view token,
   if (absl::IsNotFound(key.status())) return AuthorizeResult{{core::Reason::kUnknownKey}, nullptr};
   KEYGATE_RETURN_IF_ERROR(key.status());
   const core::KeyRecord& record = **key;
-  const core::Decision decision = core::Decide(record, required, environment, clock_->Now());
-  if (usage_ != nullptr) usage_->Record(*key, decision.allowed(), client_address);
-  return AuthorizeResult{decision, *std::move(key)};
+  const absl::Time now = clock_->Now();  // The call's one clock read.
+  const core::Decision decision = core::Decide(record, required, environment, now);
+  if (usage_ != nullptr) usage_->Record(*key, decision.allowed(), client_address, now);
+  return AuthorizeResult{decision, *std::move(key), now};
 }
 
 absl::StatusOr<core::KeyRecord> KeyService::Identify(absl::string_view authorization) const {

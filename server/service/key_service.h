@@ -32,6 +32,9 @@ namespace keygate::service {
 struct AuthorizeResult {
   core::Decision decision;
   core::SharedKeyRecord key;
+  // When the decision was made, if `key` is set: the key's state in the
+  // answer is reported at this time, and usage is counted at it.
+  absl::Time time = absl::InfinitePast();
 };
 
 // An authenticated management caller.

@@ -36,10 +36,8 @@ std::atomic<uint64_t> next_recorder_id{1};
 
 }  // namespace
 
-UsageRecorder::UsageRecorder(storage::KeyStore* store, const core::Clock* clock,
-                             absl::Duration flush_interval)
+UsageRecorder::UsageRecorder(storage::KeyStore* store, absl::Duration flush_interval)
     : store_(store),
-      clock_(clock),
       flush_interval_(flush_interval),
       id_(next_recorder_id.fetch_add(1)),
       last_flush_us_(absl::ToUnixMicros(absl::Now())),
@@ -81,8 +79,7 @@ UsageRecorder::Shard& UsageRecorder::ThisThreadShard() {
 }
 
 void UsageRecorder::Record(const core::SharedKeyRecord& key, bool allowed,
-                           absl::string_view client_address) {
-  const absl::Time now = clock_->Now();
+                           absl::string_view client_address, absl::Time now) {
   const absl::CivilDay day = UtcDay(now);
   Shard& shard = ThisThreadShard();
   absl::MutexLock lock(&shard.mu);

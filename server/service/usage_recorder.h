@@ -16,7 +16,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "server/core/clock.h"
 #include "server/core/key_record.h"
 #include "server/core/usage.h"
 #include "storage/key_store.h"
@@ -36,20 +35,22 @@ class UsageRecorder {
   static constexpr size_t kMaxClientsPerInterval = 16;
   static constexpr size_t kMaxAddressBytes = 64;
 
-  // Starts the flush thread. `store` and `clock` must outlive this.
-  UsageRecorder(storage::KeyStore* store, const core::Clock* clock, absl::Duration flush_interval);
+  // Starts the flush thread. `store` must outlive this.
+  UsageRecorder(storage::KeyStore* store, absl::Duration flush_interval);
   // Stops the thread after a last flush.
   ~UsageRecorder();
 
   UsageRecorder(const UsageRecorder&) = delete;
   UsageRecorder& operator=(const UsageRecorder&) = delete;
 
-  // Notes one Authorize answer for `key` (not null). `client_address` may be
-  // empty. The record is kept until the next flush: a thread's counts are
+  // Notes one Authorize answer for `key` (not null), given at `now` (the
+  // caller's clock read, so that a call reads the clock once).
+  // `client_address` may be empty. The record is kept until the next flush: a thread's counts are
   // keyed by the record's address, so Record() neither hashes nor compares
   // the key id, and allocates nothing for a key it has counted since the last
   // flush. Records of one key id (e.g. re-read after a change) are added up.
-  void Record(const core::SharedKeyRecord& key, bool allowed, absl::string_view client_address);
+  void Record(const core::SharedKeyRecord& key, bool allowed, absl::string_view client_address,
+              absl::Time now);
 
   // Writes everything recorded so far. Returns the store's error (the
   // pending counts of that flush are then lost and logged).
@@ -94,7 +95,6 @@ class UsageRecorder {
   void FlushLoop();
 
   storage::KeyStore* const store_;
-  const core::Clock* const clock_;
   const absl::Duration flush_interval_;
   const uint64_t id_;  // Tells recorders apart in a thread's list of shards.
   absl::Mutex shards_mu_;

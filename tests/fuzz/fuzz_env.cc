@@ -112,7 +112,7 @@ FuzzEnv::FuzzEnv() : clock_(absl::FromUnixSeconds(kNowUnixSeconds)) {
   absl::StatusOr<std::unique_ptr<core::TokenHasher>> own_hasher = core::TokenHasher::Create(kPepper);
   if (!own_hasher.ok()) Die("cannot create hasher");
   // Flushes only when a target calls usage().Flush() (the interval is long).
-  usage_ = std::make_unique<service::UsageRecorder>(store_.get(), &clock_, absl::Hours(24));
+  usage_ = std::make_unique<service::UsageRecorder>(store_.get(), absl::Hours(24));
   service::KeyServiceOptions policy;
   // The targets call with failing credentials on purpose, and the clock
   // never moves: without this the failed-authentication throttle would

@@ -27,7 +27,7 @@ void ServerFixture::Start() {
   ASSERT_TRUE(format.ok());
   absl::StatusOr<std::unique_ptr<core::TokenHasher>> hasher = core::TokenHasher::Create(kPepper);
   ASSERT_TRUE(hasher.ok());
-  usage_ = std::make_unique<service::UsageRecorder>(store_.get(), &clock_, absl::Hours(1));
+  usage_ = std::make_unique<service::UsageRecorder>(store_.get(), absl::Hours(1));
   keys_ = std::make_unique<service::KeyService>(*std::move(format), *std::move(hasher),
                                                 store_.get(), &clock_, policy_, usage_.get());
   KEYGATE_ASSERT_OK(keys_->CheckPepper());

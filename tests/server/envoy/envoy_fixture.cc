@@ -27,7 +27,7 @@ void EnvoyFixture::SetUp() {
   absl::StatusOr<std::unique_ptr<core::TokenHasher>> service_hasher =
       core::TokenHasher::Create(kPepper);
   ASSERT_TRUE(service_hasher.ok());
-  usage_ = std::make_unique<service::UsageRecorder>(store_.get(), &clock_, absl::Hours(1));
+  usage_ = std::make_unique<service::UsageRecorder>(store_.get(), absl::Hours(1));
   keys_ =
       std::make_unique<service::KeyService>(*format, *std::move(service_hasher), store_.get(),
                                             &clock_, service::KeyServiceOptions(), usage_.get());

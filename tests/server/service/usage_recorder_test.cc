@@ -32,7 +32,7 @@ class UsageRecorderTest : public ::testing::Test {
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
     // Flushes only when the test asks.
-    recorder_ = std::make_unique<UsageRecorder>(store_.get(), &clock_, absl::Hours(1));
+    recorder_ = std::make_unique<UsageRecorder>(store_.get(), absl::Hours(1));
   }
 
   core::KeyUsage Usage(const std::string& key_id) {
@@ -83,7 +83,7 @@ TEST_F(UsageRecorderTest, ManyThreadsOnOneKeyAreCountedExactlyOnce) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kCalls; ++i) {
-        recorder_->Record(hot, i % 10 != 0, absl::StrCat("10.0.0.", t));
+        recorder_->Record(hot, i % 10 != 0, absl::StrCat("10.0.0.", t), clock_.Now());
       }
     });
   }
@@ -105,10 +105,10 @@ TEST_F(UsageRecorderTest, RecordsOfOneKeyIdAddUpAndOutliveTheCache) {
   // A key re-read after a change (or an eviction) is a new record object.
   core::SharedKeyRecord before = NewKey("key_a");
   core::SharedKeyRecord after = NewKey("key_a");
-  recorder_->Record(before, true, "10.0.0.1");
-  recorder_->Record(after, true, "10.0.0.2");
-  std::thread([&] { recorder_->Record(after, false, ""); }).join();
-  recorder_->Record(NewKey("key_b"), true, "");
+  recorder_->Record(before, true, "10.0.0.1", clock_.Now());
+  recorder_->Record(after, true, "10.0.0.2", clock_.Now());
+  std::thread([&] { recorder_->Record(after, false, "", clock_.Now()); }).join();
+  recorder_->Record(NewKey("key_b"), true, "", clock_.Now());
   // The cache lets go of them before the flush; the recorder still holds them.
   const std::weak_ptr<const core::KeyRecord> watched = before;
   before.reset();
@@ -125,9 +125,9 @@ TEST_F(UsageRecorderTest, RecordsOfOneKeyIdAddUpAndOutliveTheCache) {
 
 TEST_F(UsageRecorderTest, CountsOfAThreadThatEndedBeforeTheFlushArrive) {
   std::thread([&] {
-    for (int i = 0; i < 100; ++i) recorder_->Record(Key("key_a"), true, "");
+    for (int i = 0; i < 100; ++i) recorder_->Record(Key("key_a"), true, "", clock_.Now());
   }).join();
-  recorder_->Record(Key("key_a"), false, "");
+  recorder_->Record(Key("key_a"), false, "", clock_.Now());
   KEYGATE_ASSERT_OK(recorder_->Flush());
   KEYGATE_ASSERT_OK(recorder_->Flush());  // Drops the ended thread's shard.
   const core::KeyUsage usage = Usage("key_a");
@@ -136,10 +136,10 @@ TEST_F(UsageRecorderTest, CountsOfAThreadThatEndedBeforeTheFlushArrive) {
 }
 
 TEST_F(UsageRecorderTest, AThreadCanRecordIntoSuccessiveRecorders) {
-  recorder_->Record(Key("key_a"), true, "");
+  recorder_->Record(Key("key_a"), true, "", clock_.Now());
   recorder_.reset();  // Flushes on destruction.
-  recorder_ = std::make_unique<UsageRecorder>(store_.get(), &clock_, absl::Hours(1));
-  recorder_->Record(Key("key_a"), true, "");
+  recorder_ = std::make_unique<UsageRecorder>(store_.get(), absl::Hours(1));
+  recorder_->Record(Key("key_a"), true, "", clock_.Now());
   KEYGATE_ASSERT_OK(recorder_->Flush());
   EXPECT_EQ(Allowed(Usage("key_a")), 2u);
 }
@@ -147,10 +147,10 @@ TEST_F(UsageRecorderTest, AThreadCanRecordIntoSuccessiveRecorders) {
 TEST_F(UsageRecorderTest, CountsSplitAcrossMidnightByDay) {
   clock_.Advance(absl::FromCivil(absl::CivilSecond(2027, 3, 1, 23, 59, 59), absl::UTCTimeZone()) -
                  clock_.Now());
-  recorder_->Record(Key("key_a"), true, "");
-  std::thread([&] { recorder_->Record(Key("key_a"), true, ""); }).join();
+  recorder_->Record(Key("key_a"), true, "", clock_.Now());
+  std::thread([&] { recorder_->Record(Key("key_a"), true, "", clock_.Now()); }).join();
   clock_.Advance(absl::Seconds(2));
-  recorder_->Record(Key("key_a"), false, "");
+  recorder_->Record(Key("key_a"), false, "", clock_.Now());
   KEYGATE_ASSERT_OK(recorder_->Flush());
   const core::KeyUsage usage = Usage("key_a");
   ASSERT_EQ(usage.days.size(), 2u);
@@ -164,14 +164,14 @@ TEST_F(UsageRecorderTest, DaysFromSeveralThreadsMergeInOrder) {
   const absl::Time day1 =
       absl::FromCivil(absl::CivilSecond(2027, 3, 1, 12, 0, 0), absl::UTCTimeZone());
   clock_.Advance(day1 - clock_.Now());
-  recorder_->Record(Key("key_a"), true, "");  // This thread: day 1, then day 2.
+  recorder_->Record(Key("key_a"), true, "", clock_.Now());  // This thread: day 1, then day 2.
   clock_.Advance(absl::Hours(24));
-  recorder_->Record(Key("key_a"), false, "");
+  recorder_->Record(Key("key_a"), false, "", clock_.Now());
   std::thread([&] {  // Another thread: day 2, then day 3.
-    recorder_->Record(Key("key_a"), true, "");
+    recorder_->Record(Key("key_a"), true, "", clock_.Now());
     clock_.Advance(absl::Hours(24));
-    recorder_->Record(Key("key_a"), true, "");
-    recorder_->Record(Key("key_a"), false, "");
+    recorder_->Record(Key("key_a"), true, "", clock_.Now());
+    recorder_->Record(Key("key_a"), false, "", clock_.Now());
   })
       .join();
   KEYGATE_ASSERT_OK(recorder_->Flush());
