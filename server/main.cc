@@ -18,7 +18,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/core/duration.h"
 #include "server/core/log.h"
@@ -28,6 +27,7 @@
 #include "server/grpc/keygate_server.h"
 #include "server/metrics/server_metrics.h"
 #include "server/process/memory_release.h"
+#include "server/process/process_settings.h"
 #include "server/service/key_service.h"
 #include "storage/rocksdb_key_store.h"
 
@@ -365,10 +365,7 @@ int Run() {
 }  // namespace keygate
 
 int main(int argc, char** argv) {
-  // Abseil's mutex deadlock detection (on in Debian's build) costs on every
-  // lock; our lock order is simple and covered by TSan runs.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  keygate::process::LimitMallocArenas();
+  keygate::process::ApplyServerProcessSettings();
   // Block the shutdown signals before any thread starts, so that every thread
   // inherits the mask and only the waits in Run() receive them.
   sigset_t signals;

@@ -37,6 +37,7 @@
 #include "server/core/status_macros.h"
 #include "server/core/token.h"
 #include "server/core/token_hasher.h"
+#include "server/process/process_settings.h"
 #include "server/service/key_service.h"
 #include "server/service/usage_recorder.h"
 #include "storage/rocksdb_key_store.h"
@@ -242,6 +243,7 @@ void BM_HashToken(benchmark::State& state, const Fixture* f) {
 
 int main(int argc, char** argv) {
   using keygate::bench::Fixture;
+  keygate::process::ApplyServerProcessSettings();  // Time the code as the server runs it.
   benchmark::Initialize(&argc, argv);  // Consumes the --benchmark_* flags.
   absl::ParseCommandLine(argc, argv);
   std::vector<std::unique_ptr<Fixture>> fixtures;
