@@ -12,10 +12,10 @@
 namespace keygate::service {
 namespace {
 
-// storage::DayFromNumber: civil-day arithmetic costs hundreds of
-// instructions, and a flush converts the day of every key it writes, which
-// is nearly always the same one.
-absl::CivilDay DayFromNumber(int64_t day) {
+absl::CivilDay UtcDay(absl::Time t) {
+  const int64_t day = storage::UtcDayNumber(t);
+  // Civil-day arithmetic costs hundreds of instructions, and Record runs on
+  // every Authorize; the answer changes once a day.
   thread_local int64_t cached_day = std::numeric_limits<int64_t>::min();
   thread_local absl::CivilDay cached;
   if (day != cached_day) {
@@ -80,74 +80,57 @@ UsageRecorder::Shard& UsageRecorder::ThisThreadShard() {
 
 void UsageRecorder::Record(const core::SharedKeyRecord& key, bool allowed,
                            absl::string_view client_address, absl::Time now) {
-  const int64_t day = storage::UtcDayNumber(now);
-  const int64_t now_us = absl::ToUnixMicros(now);
+  const absl::CivilDay day = UtcDay(now);
   Shard& shard = ThisThreadShard();
   absl::MutexLock lock(&shard.mu);
   auto [it, inserted] = shard.pending.try_emplace(key.get());
   Pending& pending = it->second;
   if (inserted) pending.key = key;
-  if (pending.day != day) {  // A new entry, or the day changed.
-    if (pending.allowed + pending.denied > 0) {
-      if (pending.rare == nullptr) pending.rare = std::make_unique<Rare>();
-      pending.rare->earlier.push_back(
-          core::DailyUsage{DayFromNumber(pending.day), pending.allowed, pending.denied});
+  if (pending.latest.day != day) {  // A new entry, or the day changed.
+    if (pending.latest.allowed + pending.latest.denied > 0) {
+      pending.earlier.push_back(pending.latest);
     }
-    pending.day = day;
-    pending.allowed = pending.denied = 0;
+    pending.latest = core::DailyUsage{day};
   }
-  ++(allowed ? pending.allowed : pending.denied);
-  if (now_us > pending.last_used_us) pending.last_used_us = now_us;
+  ++(allowed ? pending.latest.allowed : pending.latest.denied);
+  if (now > pending.last_used) pending.last_used = now;
   if (!client_address.empty() && client_address.size() <= kMaxAddressBytes &&
       IsPrintableAscii(client_address)) {
-    if (pending.rare == nullptr) pending.rare = std::make_unique<Rare>();
-    auto& clients = pending.rare->clients;
-    auto client = clients.find(client_address);
-    if (client != clients.end()) {
+    auto client = pending.clients.find(client_address);
+    if (client != pending.clients.end()) {
       client->second = now;
-    } else if (clients.size() < kMaxClientsPerInterval) {
-      clients.emplace(std::string(client_address), now);
+    } else if (pending.clients.size() < kMaxClientsPerInterval) {
+      pending.clients.emplace(std::string(client_address), now);
     }
   }
 }
 
-void UsageRecorder::AddDay(int64_t day, uint64_t allowed, uint64_t denied, Pending& into) {
-  if (allowed + denied == 0) return;
-  if (into.day == day || into.allowed + into.denied == 0) {
-    into.day = day;
-    into.allowed += allowed;
-    into.denied += denied;
-    return;
+void UsageRecorder::AddDay(const core::DailyUsage& day, Pending& into) {
+  if (day.allowed + day.denied == 0) return;
+  core::DailyUsage* same = into.latest.day == day.day ? &into.latest : nullptr;
+  for (core::DailyUsage& d : into.earlier) {
+    if (same == nullptr && d.day == day.day) same = &d;
   }
-  if (into.rare == nullptr) into.rare = std::make_unique<Rare>();
-  const absl::CivilDay civil = DayFromNumber(day);
-  for (core::DailyUsage& d : into.rare->earlier) {
-    if (d.day == civil) {
-      d.allowed += allowed;
-      d.denied += denied;
-      return;
-    }
+  if (same != nullptr) {
+    same->allowed += day.allowed;
+    same->denied += day.denied;
+  } else if (into.latest.allowed + into.latest.denied == 0) {
+    into.latest = day;
+  } else {
+    into.earlier.push_back(day);
   }
-  into.rare->earlier.push_back(core::DailyUsage{civil, allowed, denied});
 }
 
 void UsageRecorder::MergePending(Pending&& from, Pending& into) {
-  if (from.rare != nullptr) {
-    for (const core::DailyUsage& d : from.rare->earlier) {
-      AddDay(storage::DayNumber(d.day), d.allowed, d.denied, into);
-    }
-  }
-  AddDay(from.day, from.allowed, from.denied, into);
-  into.last_used_us = std::max(into.last_used_us, from.last_used_us);
-  if (from.rare == nullptr || from.rare->clients.empty()) return;
-  if (into.rare == nullptr) into.rare = std::make_unique<Rare>();
-  auto& clients = into.rare->clients;
-  for (auto& [address, seen] : from.rare->clients) {
-    auto client = clients.find(address);
-    if (client != clients.end()) {
+  for (const core::DailyUsage& day : from.earlier) AddDay(day, into);
+  AddDay(from.latest, into);
+  into.last_used = std::max(into.last_used, from.last_used);
+  for (auto& [address, seen] : from.clients) {
+    auto client = into.clients.find(address);
+    if (client != into.clients.end()) {
       client->second = std::max(client->second, seen);
-    } else if (clients.size() < kMaxClientsPerInterval) {
-      clients.emplace(address, seen);
+    } else if (into.clients.size() < kMaxClientsPerInterval) {
+      into.clients.emplace(address, seen);
     }
   }
 }
@@ -201,19 +184,12 @@ absl::Status UsageRecorder::Flush() {
   for (auto& [record, pending] : all) {
     core::KeyUsage usage;
     usage.key_id = record->key_id;
-    if (pending.rare != nullptr) usage.days = std::move(pending.rare->earlier);
-    if (pending.allowed + pending.denied > 0) {
-      usage.days.push_back(
-          core::DailyUsage{DayFromNumber(pending.day), pending.allowed, pending.denied});
-    }
+    usage.days = std::move(pending.earlier);
+    if (pending.latest.allowed + pending.latest.denied > 0) usage.days.push_back(pending.latest);
     std::sort(usage.days.begin(), usage.days.end(),
               [](const core::DailyUsage& a, const core::DailyUsage& b) { return a.day < b.day; });
-    if (pending.last_used_us != Pending::kNeverUsed) {
-      usage.last_used = absl::FromUnixMicros(pending.last_used_us);
-    }
-    if (pending.rare != nullptr) {
-      for (auto& [address, seen] : pending.rare->clients) usage.clients.push_back({address, seen});
-    }
+    usage.last_used = pending.last_used;
+    for (auto& [address, seen] : pending.clients) usage.clients.push_back({address, seen});
     deltas.push_back(std::move(usage));
   }
   if (deltas.empty()) {

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <limits>
 #include <memory>
 #include <string>
 #include <thread>
@@ -61,27 +60,17 @@ class UsageRecorder {
   absl::Duration SinceLastFlush() const;
 
  private:
-  // What a key rarely has in an interval.
-  struct Rare {
+  // What one key did in an interval. Nothing here allocates until a client
+  // address is seen or the interval crosses midnight: Record() runs on every
+  // Authorize.
+  struct Pending {
+    // Read and written by every Record(): first, next to the table's key.
+    core::DailyUsage latest;  // The last day counted.
+    absl::Time last_used = absl::InfinitePast();
+    core::SharedKeyRecord key;              // Kept alive for its id until the flush.
     std::vector<core::DailyUsage> earlier;  // Other days (an interval across midnight).
     absl::flat_hash_map<std::string, absl::Time> clients;
   };
-  // What one key did in an interval: 56 bytes, so that a thread's table of
-  // the keys it counted stays small (Record() finds its entry there on every
-  // Authorize; at 1M keys a thread counts tens of thousands a second).
-  // Nothing here allocates until a client address is seen or the interval
-  // crosses midnight.
-  struct Pending {
-    static constexpr int64_t kNoDay = std::numeric_limits<int64_t>::min();
-    static constexpr int64_t kNeverUsed = std::numeric_limits<int64_t>::min();
-    int64_t day = kNoDay;  // UTC day number (storage::UtcDayNumber) of the counts.
-    uint64_t allowed = 0;
-    uint64_t denied = 0;
-    int64_t last_used_us = kNeverUsed;  // Microseconds since the epoch.
-    core::SharedKeyRecord key;          // Kept alive for its id until the flush.
-    std::unique_ptr<Rare> rare;
-  };
-  static_assert(sizeof(Pending) <= 56, "Record() reads and writes a Pending on every Authorize");
   // One thread's counts, by record (see Record()).
   using PendingMap = absl::flat_hash_map<const core::KeyRecord*, Pending>;
   // What one thread recorded since the last flush.
@@ -99,8 +88,8 @@ class UsageRecorder {
 
   // The calling thread's shard of this recorder, registered on first use.
   Shard& ThisThreadShard();
-  // Adds the counts of `day` (a UTC day number) to `into`.
-  static void AddDay(int64_t day, uint64_t allowed, uint64_t denied, Pending& into);
+  // Adds the counts of `day` to `into`.
+  static void AddDay(const core::DailyUsage& day, Pending& into);
   // Adds `from` (one thread's counts) to `into`.
   static void MergePending(Pending&& from, Pending& into);
   void FlushLoop();
