@@ -45,10 +45,11 @@ class UsageRecorder {
 
   // Notes one Authorize answer for `key` (not null), given at `now` (the
   // caller's clock read, so that a call reads the clock once).
-  // `client_address` may be empty. The record is kept until the next flush: a thread's counts are
-  // keyed by the record's address, so Record() neither hashes nor compares
-  // the key id, and allocates nothing for a key it has counted since the last
-  // flush. Records of one key id (e.g. re-read after a change) are added up.
+  // `client_address` may be empty. The record is kept until the next flush:
+  // a thread's counts are keyed by the record's address, so Record() neither
+  // hashes nor compares the key id, and allocates nothing for a key it has
+  // counted since the last flush. Records of one key id (e.g. re-read after a
+  // change) are added up.
   void Record(const core::SharedKeyRecord& key, bool allowed, absl::string_view client_address,
               absl::Time now);
 
