@@ -19,6 +19,8 @@ PACKAGES=(
   librocksdb-dev libabsl-dev libssl-dev
   # metrics
   prometheus-cpp-dev
+  # the server's allocator (KEYGATE_MALLOC in CMakeLists.txt)
+  libjemalloc-dev
   # tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # test helpers: TLS certificates (openssl command), metrics scrapes (curl);

@@ -335,7 +335,8 @@ int Run() {
              {"port", (*server)->port()},
              {"tls", !config.tls_cert_file.empty()},
              {"mtls", !config.tls_client_ca_file.empty()},
-             {"data_dir", data_dir}});
+             {"data_dir", data_dir},
+             {"malloc", process::MallocName()}});
 
   std::unique_ptr<process::PeriodicMemoryRelease> memory_release;
   if (const absl::Duration every = absl::GetFlag(FLAGS_memory_release_interval).value;

@@ -1,14 +1,17 @@
-// Keeps a long-running server's resident memory flat under glibc malloc.
+// Keeps a long-running server's resident memory flat, under jemalloc (what
+// keygate-server links, see KEYGATE_MALLOC in CMakeLists.txt) or glibc malloc
+// (sanitizer builds, tests).
 //
 // gRPC and RocksDB allocate and free on many threads. glibc gives threads
 // that meet on a malloc lock arenas of their own (up to 8 per core) and
 // returns freed pages inside an arena to the kernel only when they are at its
 // top, so freed memory stays resident (2.2 MiB of a 36 MiB heap after a
-// 150 s soak; docs/reliability.md, "Soak"). Both parts here are no-ops on
-// other C libraries.
+// 150 s soak; docs/reliability.md, "Soak"). jemalloc returns freed pages
+// after a delay of its own; a release returns them at once.
 #ifndef KEYGATE_SERVER_PROCESS_MEMORY_RELEASE_H_
 #define KEYGATE_SERVER_PROCESS_MEMORY_RELEASE_H_
 
+#include <string>
 #include <thread>
 
 #include "absl/synchronization/notification.h"
@@ -16,8 +19,13 @@
 
 namespace keygate::process {
 
-// Caps malloc arenas at one per core. Call at the start of main, before any
-// thread starts. Leaves an explicit MALLOC_ARENA_MAX in the environment alone.
+// The allocator that serves this process's malloc: "jemalloc <version>"
+// (linked in, or preloaded), else "glibc <version>", else "libc".
+std::string MallocName();
+
+// Under glibc malloc, caps its arenas at one per core. Call at the start of
+// main, before any thread starts. Leaves an explicit MALLOC_ARENA_MAX in the
+// environment alone.
 void LimitMallocArenas();
 
 // Returns free heap pages (wherever they lie in an arena) to the kernel.

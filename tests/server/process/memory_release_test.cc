@@ -24,10 +24,17 @@ long RssAnonKb() {
   return kb;
 }
 
-#if defined(__GLIBC__)
+// Built twice: on glibc malloc, and on the allocator the server binaries
+// link (KEYGATE_MALLOC); each binary checks that it runs on the one expected.
+TEST(MemoryReleaseTest, RunsOnTheAllocatorItWasBuiltWith) {
+  const std::string name = MallocName();
+  EXPECT_EQ(name.rfind(KEYGATE_EXPECTED_MALLOC " ", 0), 0u)
+      << "allocator: " << name << ", expected " << KEYGATE_EXPECTED_MALLOC;
+}
+
 TEST(MemoryReleaseTest, ReturnsFreedPagesInsideTheHeapToTheKernel) {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  GTEST_SKIP() << "the sanitizer's allocator replaces glibc malloc";
+  GTEST_SKIP() << "the sanitizer's allocator replaces malloc";
 #endif
   // 64 MiB in 4 KiB blocks, then every block but one in 64 freed: the heap
   // cannot shrink from its top, so the freed pages stay resident until
@@ -50,7 +57,6 @@ TEST(MemoryReleaseTest, ReturnsFreedPagesInsideTheHeapToTheKernel) {
   EXPECT_LT(after_kb, before_kb - 32 * 1024)
       << "freed 63 MiB, resident before " << before_kb << " KiB, after " << after_kb << " KiB";
 }
-#endif
 
 TEST(MemoryReleaseTest, DestructionDoesNotWaitOutTheInterval) {
   auto release = std::make_unique<PeriodicMemoryRelease>(absl::Hours(1));
