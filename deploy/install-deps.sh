@@ -19,7 +19,7 @@ PACKAGES=(
   librocksdb-dev libabsl-dev libssl-dev
   # metrics
   prometheus-cpp-dev
-  # the server's allocator (KEYGATE_MALLOC in CMakeLists.txt)
+  # the optional allocator of the server (KEYGATE_MALLOC in CMakeLists.txt)
   libjemalloc-dev
   # tests and micro-benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev

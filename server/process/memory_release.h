@@ -1,6 +1,5 @@
-// Keeps a long-running server's resident memory flat, under jemalloc (what
-// keygate-server links, see KEYGATE_MALLOC in CMakeLists.txt) or glibc malloc
-// (sanitizer builds, tests).
+// Keeps a long-running server's resident memory flat, under glibc malloc
+// (the default) or jemalloc (KEYGATE_MALLOC=jemalloc in CMakeLists.txt).
 //
 // gRPC and RocksDB allocate and free on many threads. glibc gives threads
 // that meet on a malloc lock arenas of their own (up to 8 per core) and

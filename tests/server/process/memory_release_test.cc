@@ -24,8 +24,8 @@ long RssAnonKb() {
   return kb;
 }
 
-// Built twice: on glibc malloc, and on the allocator the server binaries
-// link (KEYGATE_MALLOC); each binary checks that it runs on the one expected.
+// Built twice: on glibc malloc, and on jemalloc (the other choice of
+// KEYGATE_MALLOC); each binary checks that it runs on the one expected.
 TEST(MemoryReleaseTest, RunsOnTheAllocatorItWasBuiltWith) {
   const std::string name = MallocName();
   EXPECT_EQ(name.rfind(KEYGATE_EXPECTED_MALLOC " ", 0), 0u)
