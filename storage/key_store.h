@@ -58,6 +58,10 @@ struct StoreStats {
   uint64_t memtable_bytes = 0;
   uint64_t block_cache_bytes = 0;
   uint64_t key_cache_bytes = 0;
+  // Decoded-key cache lookups since start that found the key, and that did
+  // not (the key was then read from RocksDB, or does not exist).
+  uint64_t key_cache_hits = 0;
+  uint64_t key_cache_misses = 0;
   // Whether the keys family is still being read into the block cache.
   bool warming_block_cache = false;
 };

@@ -75,7 +75,11 @@ class alignas(64) RecordCache::Shard {
   SharedRecord Lookup(const HashKey& key) {
     absl::MutexLock lock(&mu_);
     auto it = table_.find(key);
-    if (it == table_.end()) return nullptr;
+    if (it == table_.end()) {
+      ++misses_;
+      return nullptr;
+    }
+    ++hits_;
     it->second.referenced = true;
     // Copying the pointer writes the reference count, just before the
     // record; the decision's fields reach into the record's next cache line,
@@ -131,6 +135,12 @@ class alignas(64) RecordCache::Shard {
     return usage_;
   }
 
+  void AddLookups(LookupCounts* counts) {
+    absl::MutexLock lock(&mu_);
+    counts->hits += hits_;
+    counts->misses += misses_;
+  }
+
   void AppendRecords(std::vector<SharedRecord>* out) {
     absl::MutexLock lock(&mu_);
     for (const auto& entry : table_) out->push_back(entry.second.record);
@@ -159,6 +169,9 @@ class alignas(64) RecordCache::Shard {
   }
 
   absl::Mutex mu_;
+  // Lookups' outcomes, written next to the lock each lookup already holds.
+  uint64_t hits_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t misses_ ABSL_GUARDED_BY(mu_) = 0;
   size_t capacity_ = 0;
   size_t usage_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // Bumped when a change opens or closes.
@@ -227,6 +240,12 @@ size_t RecordCache::usage_bytes() const {
   size_t total = 0;
   for (size_t i = 0; i < shard_count_; ++i) total += shards_[i].usage();
   return total;
+}
+
+RecordCache::LookupCounts RecordCache::lookups() const {
+  LookupCounts counts;
+  for (size_t i = 0; i < shard_count_; ++i) shards_[i].AddLookups(&counts);
+  return counts;
 }
 
 }  // namespace keygate::storage

@@ -82,6 +82,14 @@ class RecordCache {
   // Approximate bytes held.
   size_t usage_bytes() const;
 
+  // Lookups since construction that found a record, and that found none
+  // (lookups of hashes that cannot be cached are not counted).
+  struct LookupCounts {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+  LookupCounts lookups() const;
+
  private:
   // The shard of `token_hash`, or null if it cannot be cached.
   Shard* ShardFor(absl::string_view token_hash) const;

@@ -555,6 +555,9 @@ class RocksDbKeyStore final : public KeyStore {
     // One cache shared by every family.
     db_->GetIntProperty(keys_, rocksdb::DB::Properties::kBlockCacheUsage, &stats.block_cache_bytes);
     stats.key_cache_bytes = records_.usage_bytes();
+    const RecordCache::LookupCounts lookups = records_.lookups();
+    stats.key_cache_hits = lookups.hits;
+    stats.key_cache_misses = lookups.misses;
     stats.warming_block_cache = warmer_ != nullptr && warmer_->warming();
     return stats;
   }

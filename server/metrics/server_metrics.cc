@@ -33,6 +33,20 @@ prometheus::MetricFamily Gauge(std::string name, std::string help, double value,
   return family;
 }
 
+// One counter family with a metric per (label value, count).
+prometheus::MetricFamily Counter(std::string name, std::string help, const std::string& label,
+                                 std::vector<std::pair<std::string, double>> counts) {
+  prometheus::MetricFamily family{std::move(name), std::move(help),
+                                  prometheus::MetricType::Counter, {}};
+  for (auto& [value, count] : counts) {
+    prometheus::ClientMetric metric;
+    metric.label = {{label, std::move(value)}};
+    metric.counter.value = count;
+    family.metric.push_back(std::move(metric));
+  }
+  return family;
+}
+
 const char* EnvironmentLabel(int index) {
   static constexpr const char* kNames[] = {"none", "live", "test"};
   return kNames[index];
@@ -75,6 +89,13 @@ class ServerMetrics::StoreCollectable final : public prometheus::Collectable {
                         stats.warming_block_cache ? 1 : 0));
     out.push_back(Gauge("keygate_key_cache_bytes", "Bytes in the decoded-key cache (--key_cache_mb)",
                         static_cast<double>(stats.key_cache_bytes)));
+    const double hits = static_cast<double>(stats.key_cache_hits);
+    const double key_lookups = hits + static_cast<double>(stats.key_cache_misses);
+    out.push_back(Counter("keygate_key_cache_lookups_total",
+                          "Decoded-key cache lookups by result (a miss reads RocksDB)", "result",
+                          {{"hit", hits}, {"miss", static_cast<double>(stats.key_cache_misses)}}));
+    out.push_back(Gauge("keygate_key_cache_hit_ratio", "Decoded-key cache hits / lookups since start",
+                        key_lookups == 0 ? 0 : hits / key_lookups));
     if (sources_.usage_flush_lag) {
       out.push_back(Gauge("keygate_usage_flush_lag_seconds",
                           "Seconds since usage counts were last written",

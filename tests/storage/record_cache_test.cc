@@ -40,6 +40,19 @@ TEST(RecordCacheTest, FillThenLookup) {
   EXPECT_EQ(cache.Lookup(std::string(32, 'x')), nullptr);
 }
 
+TEST(RecordCacheTest, CountsHitsAndMisses) {
+  RecordCache cache(1 << 20);
+  EXPECT_EQ(cache.Lookup(kHash), nullptr);
+  cache.Fill(cache.BeginFill(kHash), Record(kHash, "a"));
+  EXPECT_NE(cache.Lookup(kHash), nullptr);
+  EXPECT_NE(cache.Lookup(kHash), nullptr);
+  EXPECT_EQ(cache.Lookup(HashOf(7)), nullptr);
+  EXPECT_EQ(cache.Lookup("too short to be cached"), nullptr);  // Not counted.
+  const RecordCache::LookupCounts counts = cache.lookups();
+  EXPECT_EQ(counts.hits, 2u);
+  EXPECT_EQ(counts.misses, 2u);
+}
+
 TEST(RecordCacheTest, InvalidateDropsTheEntry) {
   RecordCache cache(1 << 20);
   cache.Fill(cache.BeginFill(kHash), Record(kHash, "a"));
