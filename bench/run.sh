@@ -171,7 +171,7 @@ one_token() {
 
 # The raw writer runs pinned like the server. Note: on these VMs a synced
 # write completes ~4 ms late when its vCPU idled meanwhile, so one raw writer
-# measures ~300 syncs/s on an idle machine (docs/performance.md).
+# measures ~300 syncs/s on an idle machine (docs/performance-history.md).
 creates() {
   local dir=$OUT/tmp/create c r
   rm -rf "$dir"

@@ -872,7 +872,7 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   // A point lookup goes through the data block's hash index to a restart
   // point and parses entries from there; with a restart point at every entry
   // it parses only its own (random keys share no prefix to lose). That cut
-  // the cache lines a key-cache miss fetches by a third (docs/performance.md).
+  // the cache lines a key-cache miss fetches by a third (docs/performance-history.md).
   rocksdb::ColumnFamilyOptions keys =
       FamilyOptions(cache, retention(RetentionKind::kKeyRecords), TableLayout{/*block_restart_interval=*/1});
   keys.compression = rocksdb::kNoCompression;
@@ -895,7 +895,7 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   // fourth flush. Universal compaction merges flushed files with each other
   // first and rewrites the whole family only when they add up to twice its
   // size (or daily, for retention). That cut the CPU of usage's background
-  // work by a third at 1M keys (docs/performance.md, "Usage flushes,
+  // work by a third at 1M keys (docs/performance-history.md, "Usage flushes,
   // counted"). Reads of usage (GetKeyUsage, last use) search a few more
   // sorted runs. The soak's VmRSS gate sits at the VM's spread with either
   // style (docs/reliability.md, runs L-W).

@@ -5,7 +5,7 @@
 // on the previous one: no prefetcher or out-of-order execution hides it).
 // Beside keygate-microbench it tells how much of a key-cache miss, which
 // chases ~12 such lines through RocksDB's index and block cache, is the
-// machine's memory rather than Keygate's code (docs/performance.md).
+// machine's memory rather than Keygate's code (docs/performance-history.md).
 #include <sys/mman.h>
 
 #include <algorithm>
