@@ -20,6 +20,9 @@ using SharedRecord = std::shared_ptr<const core::KeyRecord>;
 constexpr size_t kHashBytes = 32;
 constexpr size_t kMaxShards = 64;             // Lookups from all threads rarely meet.
 constexpr size_t kMinShardBytes = 256 << 10;  // Small caches get fewer shards.
+// Passes of the CLOCK hand a frequently hit entry survives without a hit:
+// under a skewed load a popular key outlasts a burst of keys used once.
+constexpr uint8_t kMaxUses = 3;
 
 // A 32-byte token hash as the table's key: stored, compared and hashed inline
 // (no heap string to chase on a lookup).
@@ -41,7 +44,9 @@ struct HashKey {
 struct Slot {
   SharedRecord record;
   size_t charge = 0;
-  bool referenced = false;  // Set by a hit; cleared when the CLOCK hand passes.
+  // Hits not yet spent: a hit adds one (up to kMaxUses), each pass of the
+  // CLOCK hand takes one, and the hand evicts an entry that has none.
+  uint8_t uses = 0;
 };
 
 // Heap bytes of a string beyond the object itself (0 while it fits inline).
@@ -80,7 +85,7 @@ class alignas(64) RecordCache::Shard {
       return nullptr;
     }
     ++hits_;
-    it->second.referenced = true;
+    if (it->second.uses < kMaxUses) ++it->second.uses;
     // Copying the pointer writes the reference count, just before the
     // record; the decision's fields reach into the record's next cache line,
     // which is fetched meanwhile instead of after.
@@ -147,9 +152,9 @@ class alignas(64) RecordCache::Shard {
   }
 
  private:
-  // CLOCK as a ring of keys in insertion order: the hand takes the oldest; a
-  // referenced entry loses its mark and goes to the back, an unreferenced one
-  // is evicted. The last entry always stays, so one large record still caches.
+  // CLOCK as a ring of keys in insertion order: the hand takes the oldest; an
+  // entry with uses left loses one and goes to the back, one without is
+  // evicted. The last entry always stays, so one large record still caches.
   void EvictWhileOverCapacity(std::vector<SharedRecord>* evicted)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     while (usage_ > capacity_ && table_.size() > 1 && !ring_.empty()) {
@@ -157,8 +162,8 @@ class alignas(64) RecordCache::Shard {
       ring_.pop_front();
       auto it = table_.find(key);
       if (it == table_.end()) continue;  // Invalidated since it was queued.
-      if (it->second.referenced) {
-        it->second.referenced = false;
+      if (it->second.uses > 0) {
+        --it->second.uses;
         ring_.push_back(key);
         continue;
       }

@@ -18,8 +18,9 @@ namespace keygate::storage {
 class ReleaseThread;
 
 // A bounded map from token hash to an immutable decoded record, evicting by
-// CLOCK (second chance): a hit only marks its entry, so it touches the
-// shard's lock, one table slot and the record, and writes no list links.
+// CLOCK with a small count of hits per entry (GCLOCK): a hit only counts on
+// its entry, so it touches the shard's lock, one table slot and the record,
+// and writes no list links; a key hit often outlasts keys used once.
 //
 // Coherence contract: every change of a stored record is bracketed by a
 // Change scope, opened before the write and closed after it (whether it

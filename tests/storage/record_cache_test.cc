@@ -53,6 +53,22 @@ TEST(RecordCacheTest, CountsHitsAndMisses) {
   EXPECT_EQ(counts.misses, 2u);
 }
 
+TEST(RecordCacheTest, AKeyHitOftenOutlastsKeysUsedOnce) {
+  constexpr size_t kCapacity = 64 << 10;  // One shard.
+  RecordCache cache(kCapacity);
+  cache.Fill(cache.BeginFill(kHash), Record(kHash, "hot"));
+  const size_t entry_bytes = cache.usage_bytes();
+  ASSERT_GT(entry_bytes, 0u);
+  for (int i = 0; i < 3; ++i) ASSERT_NE(cache.Lookup(kHash), nullptr);
+  // Keys used once, two and a half times as many as the cache holds: plain
+  // CLOCK (one mark per entry) would have evicted the hot key on the hand's
+  // second pass.
+  const int fills = static_cast<int>(5 * kCapacity / entry_bytes / 2);
+  for (int i = 0; i < fills; ++i) cache.Fill(cache.BeginFill(HashOf(i)), Record(HashOf(i), "cold"));
+  EXPECT_EQ(cache.Lookup(HashOf(0)), nullptr);
+  EXPECT_NE(cache.Lookup(kHash), nullptr);
+}
+
 TEST(RecordCacheTest, InvalidateDropsTheEntry) {
   RecordCache cache(1 << 20);
   cache.Fill(cache.BeginFill(kHash), Record(kHash, "a"));
