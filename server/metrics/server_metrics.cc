@@ -47,11 +47,6 @@ prometheus::MetricFamily Counter(std::string name, std::string help, const std::
   return family;
 }
 
-const char* EnvironmentLabel(int index) {
-  static constexpr const char* kNames[] = {"none", "live", "test"};
-  return kNames[index];
-}
-
 }  // namespace
 
 // Figures computed at scrape time, plus the key counts of the last scan.
@@ -127,26 +122,9 @@ class ServerMetrics::StoreCollectable final : public prometheus::Collectable {
 };
 
 ServerMetrics::ServerMetrics(MetricSources sources)
-    : sources_(std::move(sources)), registry_(std::make_shared<prometheus::Registry>()) {
-  auto& decisions = prometheus::BuildCounter()
-                        .Name("keygate_authorize_decisions_total")
-                        .Help("Authorize answers by reason (allowed or why denied) and key environment")
-                        .Register(*registry_);
-  for (int r = 0; r < kReasons; ++r) {
-    for (int e = 0; e < kEnvironments; ++e) {
-      decisions_[r][e] = &decisions.Add(
-          {{"reason", core::ReasonName(static_cast<core::Reason>(r))},
-           {"environment", EnvironmentLabel(e)}});
-    }
-  }
-  authorize_latency_ =
-      &prometheus::BuildHistogram()
-           .Name("keygate_authorize_duration_seconds")
-           .Help("Server-side time to decide an Authorize call")
-           .Register(*registry_)
-           .Add({}, prometheus::Histogram::BucketBoundaries{
-                        2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3,
-                        1e-2, 0.1});
+    : sources_(std::move(sources)),
+      registry_(std::make_shared<prometheus::Registry>()),
+      authorize_(std::make_shared<AuthorizeCounters>()) {
   management_ = &prometheus::BuildCounter()
                      .Name("keygate_management_calls_total")
                      .Help("KeyManager calls by method and gRPC code")
@@ -163,6 +141,7 @@ absl::StatusOr<std::unique_ptr<ServerMetrics>> ServerMetrics::Start(const std::s
     return absl::UnavailableError(absl::StrCat("cannot serve metrics on ", listen, ": ", e.what()));
   }
   metrics->exposer_->RegisterCollectable(metrics->registry_);
+  metrics->exposer_->RegisterCollectable(metrics->authorize_);
   metrics->exposer_->RegisterCollectable(metrics->store_collectable_);
   const std::vector<int> ports = metrics->exposer_->GetListeningPorts();
   metrics->port_ = ports.empty() ? 0 : ports.front();
@@ -180,10 +159,8 @@ ServerMetrics::~ServerMetrics() {
 void ServerMetrics::RecordAuthorize(core::Reason reason,
                                     std::optional<core::Environment> environment,
                                     absl::Duration latency) {
-  const int r = static_cast<int>(reason);
-  const int e = environment.has_value() ? static_cast<int>(*environment) : 0;
-  if (r >= 0 && r < kReasons) decisions_[r][e]->Increment();
-  authorize_latency_->Observe(absl::ToDoubleSeconds(latency));
+  authorize_->Record(static_cast<int>(reason),
+                     environment.has_value() ? static_cast<int>(*environment) : 0, latency);
 }
 
 void ServerMetrics::RecordManagement(absl::string_view method, absl::StatusCode code) {

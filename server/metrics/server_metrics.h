@@ -17,9 +17,9 @@
 #include "prometheus/counter.h"
 #include "prometheus/exposer.h"
 #include "prometheus/family.h"
-#include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 #include "server/core/clock.h"
+#include "server/metrics/authorize_counters.h"
 #include "server/core/decision.h"
 #include "server/core/token.h"
 #include "storage/key_store.h"
@@ -37,7 +37,7 @@ struct MetricSources {
 };
 
 // The metrics:
-//   keygate_authorize_decisions_total{reason,environment}  counter
+//   keygate_authorize_decisions_total{environment,reason}  counter
 //   keygate_authorize_duration_seconds                     histogram (server side)
 //   keygate_management_calls_total{method,code}            counter
 //   keygate_keys{state}                                    gauge (periodic scan)
@@ -45,7 +45,7 @@ struct MetricSources {
 //   keygate_rocksdb_estimated_keys                         gauges
 //   keygate_usage_flush_lag_seconds                        gauge
 //   keygate_build_info{version,commit}                     gauge = 1
-// The Record* methods are cheap (atomic adds, no locks on Authorize) and
+// The Record* methods are cheap (RecordAuthorize: uncontended atomic adds) and
 // thread-safe. Never carries a token.
 class ServerMetrics {
  public:
@@ -67,13 +67,9 @@ class ServerMetrics {
   explicit ServerMetrics(MetricSources sources);
   void CountKeysLoop();
 
-  static constexpr int kReasons = 7;
-  static constexpr int kEnvironments = 3;  // none, live, test
-
   const MetricSources sources_;
   std::shared_ptr<prometheus::Registry> registry_;
-  std::array<std::array<prometheus::Counter*, kEnvironments>, kReasons> decisions_{};
-  prometheus::Histogram* authorize_latency_ = nullptr;
+  std::shared_ptr<AuthorizeCounters> authorize_;
   prometheus::Family<prometheus::Counter>* management_ = nullptr;
   std::shared_ptr<StoreCollectable> store_collectable_;
   std::unique_ptr<prometheus::Exposer> exposer_;
