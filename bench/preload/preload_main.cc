@@ -12,9 +12,10 @@
 #include <sys/stat.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <system_error>
 #include <memory>
 #include <string>
 #include <thread>
@@ -128,9 +129,9 @@ absl::Status Run() {
   const int threads = std::max(1, absl::GetFlag(FLAGS_threads));
   const size_t chunk = static_cast<size_t>(std::max<int64_t>(1, absl::GetFlag(FLAGS_chunk)));
   if (dir.empty() || total < 1) return absl::InvalidArgumentError("need --dir and --keys >= 1");
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return absl::UnavailableError(absl::StrCat("cannot create ", dir));
-  }
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);  // With its parents, as `mkdir -p`.
+  if (error) return absl::UnavailableError(absl::StrCat("cannot create ", dir, ": ", error.message()));
   struct stat st;
   if (::stat((dir + "/db").c_str(), &st) == 0) {
     return absl::AlreadyExistsError(absl::StrCat(dir, "/db exists; remove the directory first"));
