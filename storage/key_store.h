@@ -64,6 +64,11 @@ struct StoreStats {
   uint64_t key_cache_misses = 0;
   // Whether the keys family is still being read into the block cache.
   bool warming_block_cache = false;
+  // Usage flushed but not yet folded into the usage rows: keys with counts
+  // in memory, and journal entries kept for them (at most about one per
+  // flush interval of the last minute).
+  uint64_t unfolded_usage_keys = 0;
+  uint64_t usage_journal_entries = 0;
 };
 
 // A backup of the store.
@@ -153,8 +158,9 @@ class KeyStore {
   virtual absl::StatusOr<AuditPage> ListAudit(const AuditQuery& query) const = 0;
 
   // Adds usage deltas (counts add up, times take the maximum), in one batch
-  // written to the WAL without sync.
-  virtual absl::Status RecordUsage(const std::vector<core::KeyUsage>& deltas) = 0;
+  // written to the WAL without sync; GetUsage and GetLastUsed see them as
+  // soon as this returns.
+  virtual absl::Status RecordUsage(std::vector<core::KeyUsage> deltas) = 0;
 
   // Usage of `key_id` from `since` (UTC day) on; clients most recent first,
   // at most `max_clients`.

@@ -26,6 +26,7 @@
 #include "rocksdb/options.h"
 #include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
+#include "rocksdb/convenience.h"
 #include "rocksdb/utilities/backup_engine.h"
 #include "rocksdb/write_batch.h"
 #include "server/core/log.h"
@@ -38,6 +39,7 @@
 #include "storage/retention.h"
 #include "storage/rocks_status.h"
 #include "storage/sequence_floor.h"
+#include "storage/usage_journal.h"
 
 namespace keygate::storage {
 namespace {
@@ -49,6 +51,9 @@ constexpr char kAuditFamily[] = "audit";
 constexpr char kAuditByKeyFamily[] = "audit_by_key";
 constexpr char kUsageFamily[] = "usage";
 constexpr char kMetaFamily[] = "meta";
+constexpr char kUsageJournalFamily[] = "usage_journal";
+// In the meta family: the FoldedThrough of the usage journal.
+constexpr char kUsageFoldedName[] = "usage_journal_folded";
 
 // Converts a failed DB::Open; for damage, names the remedies.
 absl::Status OpenError(const rocksdb::Status& s, const std::string& path) {
@@ -164,6 +169,7 @@ class RocksDbKeyStore final : public KeyStore {
         db_(std::move(db)),
         path_(options.path),
         retention_(options.retention),
+        accept_data_loss_(options.accept_data_loss),
         records_(options.record_cache_bytes) {
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
       const std::string& name = h->GetName();
@@ -174,6 +180,7 @@ class RocksDbKeyStore final : public KeyStore {
       if (name == kAuditByKeyFamily) audit_by_key_ = h;
       if (name == kUsageFamily) usage_ = h;
       if (name == kMetaFamily) meta_ = h;
+      if (name == kUsageJournalFamily) usage_journal_ = h;
     }
     sync_write_.sync = true;
     committer_ = std::make_unique<GroupCommitter>(db_.get(), handles_);
@@ -185,6 +192,9 @@ class RocksDbKeyStore final : public KeyStore {
   ~RocksDbKeyStore() override {
     committer_.reset();  // Commits what is queued before the flush below.
     warmer_.reset();     // Stops its read before the database closes.
+    // Folded now, so the journal is empty and the next open reads nothing
+    // back; on failure the journal still holds every count.
+    FoldAllUsage().IgnoreError();  // Logged inside.
     // Flushing now makes the next start quick (no WAL to replay). Failure
     // (e.g. a full disk) is harmless: the WAL still holds everything. After
     // a successful flush every write up to `sequence` is in synced SST files
@@ -219,6 +229,56 @@ class RocksDbKeyStore final : public KeyStore {
     }
     core::Log(core::LogLevel::kInfo, "key_cache_loaded",
               {{"records", count}, {"ms", absl::ToInt64Milliseconds(absl::Now() - start)}});
+  }
+
+  // Reads back the journal entries that a crash left unfolded (the open
+  // calls it before the store is used).
+  absl::Status ReplayUsageJournal() {
+    absl::WriterMutexLock lock(&usage_mu_);
+    std::string value;
+    const rocksdb::Status read = db_->Get(rocksdb::ReadOptions(), meta_, kUsageFoldedName, &value);
+    if (!read.IsNotFound()) {
+      KEYGATE_RETURN_IF_ERROR(FromRocks(read, "read usage journal state"));
+      if (!DecodeFoldedThrough(value, &folded_)) {
+        return absl::DataLossError("the usage journal's fold state does not decode");
+      }
+    }
+    uint64_t last = *std::max_element(folded_.begin(), folded_.end());
+    size_t entries = 0, deltas_read = 0;
+    std::vector<core::KeyUsage> deltas;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), usage_journal_));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      uint64_t sequence = 0;
+      if (!DecodeUsageJournalKey(View(it->key()), &sequence) ||
+          !DecodeUsageJournalEntry(View(it->value()), &deltas)) {
+        if (!accept_data_loss_) {
+          return absl::DataLossError(
+              "a usage journal entry does not decode (--accept_data_loss skips it and loses its "
+              "usage counts)");
+        }
+        core::Log(core::LogLevel::kError, "usage_journal_entry_skipped",
+                  {{"reason", "--accept_data_loss"}});
+        continue;
+      }
+      ++entries;
+      last = std::max(last, sequence);
+      for (core::KeyUsage& delta : deltas) {
+        if (sequence > folded_[UnfoldedUsage::BucketOf(delta.key_id)]) {
+          unfolded_.Add(std::move(delta));
+          ++deltas_read;
+        }
+      }
+    }
+    KEYGATE_RETURN_IF_ERROR(FromRocks(it->status(), "read usage journal"));
+    journal_next_ = last + 1;
+    journal_replayed_ = true;
+    DropFoldedJournalFiles();
+    if (deltas_read > 0) {
+      core::Log(core::LogLevel::kInfo, "usage_journal_replayed",
+                {{"entries", static_cast<int64_t>(entries)},
+                 {"deltas", static_cast<int64_t>(deltas_read)}});
+    }
+    return absl::OkStatus();
   }
 
   // storage::KeyStore
@@ -370,53 +430,36 @@ class RocksDbKeyStore final : public KeyStore {
     return page;
   }
 
-  // One merge operand per key and day: the counters carry the last use of
-  // that day (both expire after the usage retention, so no separate last-use
-  // row is written; rows written before this are still read).
-  absl::Status RecordUsage(const std::vector<core::KeyUsage>& deltas) override {
-    // In key order, the batch reaches the memtable's skip list in order, which
-    // it inserts next to the previous entry instead of searching from the top.
-    // Sorted by the key id's first bytes as a number first, so that most
-    // comparisons are of two integers rather than of two strings in the heap.
-    struct InOrder {
-      uint64_t head;
-      const core::KeyUsage* usage;
-    };
-    std::vector<InOrder> in_order;
-    in_order.reserve(deltas.size());
-    for (const core::KeyUsage& usage : deltas) in_order.push_back({OrderHead(usage.key_id), &usage});
-    std::sort(in_order.begin(), in_order.end(), [](const InOrder& a, const InOrder& b) {
-      return a.head != b.head ? a.head < b.head : a.usage->key_id < b.usage->key_id;
-    });
-    rocksdb::WriteBatch batch(/*reserved_bytes=*/deltas.size() * 64);
-    std::string key, value;  // Reused by every row: no allocation per key.
-    for (const InOrder& next : in_order) {
-      const core::KeyUsage& usage = *next.usage;
-      const bool used = usage.last_used != absl::InfinitePast();
-      const int64_t last_day = used ? UtcDayNumber(usage.last_used) : 0;
-      bool last_written = false;
-      for (const core::DailyUsage& day : usage.days) {
-        const int64_t day_number = DayNumber(day.day);
-        const bool carries_last = used && day_number == last_day;
-        last_written = last_written || carries_last;
-        SetUsageDayKey(usage.key_id, day_number, &key);
-        SetCounters(day.allowed, day.denied, carries_last ? usage.last_used : absl::InfinitePast(),
-                    &value);
-        KEYGATE_RETURN_IF_ERROR(FromRocks(batch.Merge(usage_, key, value), "batch"));
-      }
-      if (used && !last_written) {  // A last use without counts of its day.
-        SetUsageDayKey(usage.key_id, last_day, &key);
-        SetCounters(0, 0, usage.last_used, &value);
-        KEYGATE_RETURN_IF_ERROR(FromRocks(batch.Merge(usage_, key, value), "batch"));
-      }
-      for (const core::ClientSeen& client : usage.clients) {
-        KEYGATE_RETURN_IF_ERROR(
-            FromRocks(batch.Merge(usage_, UsageClientKey(usage.key_id, client.address),
-                                  EncodeMicros(client.last_seen)),
-                      "batch"));
-      }
+  // The flush's deltas become one journal entry, and one bucket of the
+  // deltas in memory is folded into the rows, in one batch (usage_journal.h).
+  absl::Status RecordUsage(std::vector<core::KeyUsage> deltas) override {
+    absl::WriterMutexLock lock(&usage_mu_);
+    KEYGATE_RETURN_IF_ERROR(CheckJournalReplayed());
+    const uint64_t sequence = journal_next_;
+    const int bucket = static_cast<int>(sequence % UnfoldedUsage::kBuckets);
+    std::vector<core::KeyUsage> folding = unfolded_.Take(bucket);
+    FoldedThrough folded = folded_;
+    folded[bucket] = sequence - 1;
+    const uint64_t all_folded = *std::min_element(folded.begin(), folded.end());
+    rocksdb::WriteBatch batch(/*reserved_bytes=*/folding.size() * 64 + deltas.size() * 48);
+    absl::Status status = FromRocks(
+        batch.Put(usage_journal_, UsageJournalKey(sequence), EncodeUsageJournalEntry(deltas)),
+        "batch");
+    if (status.ok()) status = AppendUsageRows(folding, &batch);
+    if (status.ok()) {
+      status = FromRocks(batch.Put(meta_, kUsageFoldedName, EncodeFoldedThrough(folded)), "batch");
     }
-    return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "record usage");
+    if (status.ok()) status = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "record usage");
+    if (!status.ok()) {
+      // The folded bucket's entries are still in the journal: keep them.
+      for (core::KeyUsage& usage : folding) unfolded_.Add(std::move(usage));
+      return status;
+    }
+    folded_ = folded;
+    journal_next_ = sequence + 1;
+    for (core::KeyUsage& delta : deltas) unfolded_.Add(std::move(delta));
+    if (all_folded >= journal_dropped_through_ + UnfoldedUsage::kBuckets) DropFoldedJournalFiles();
+    return absl::OkStatus();
   }
 
   absl::StatusOr<core::KeyUsage> GetUsage(absl::string_view key_id, absl::CivilDay since,
@@ -424,6 +467,9 @@ class RocksDbKeyStore final : public KeyStore {
     core::KeyUsage usage;
     usage.key_id = std::string(key_id);
     const std::string prefix = IndexPrefix(key_id);
+    // Held across the rows and the unfolded counts: a fold moves counts
+    // from one to the other.
+    absl::ReaderMutexLock lock(&usage_mu_);
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), usage_));
     for (it->Seek(ToSlice(prefix)); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       const absl::string_view key = View(it->key());
@@ -452,6 +498,7 @@ class RocksDbKeyStore final : public KeyStore {
       }
     }
     KEYGATE_RETURN_IF_ERROR(FromRocks(it->status(), "read usage"));
+    unfolded_.AddTo(key_id, since, &usage);
     std::sort(usage.clients.begin(), usage.clients.end(),
               [](const core::ClientSeen& a, const core::ClientSeen& b) {
                 return a.last_seen > b.last_seen;
@@ -462,13 +509,16 @@ class RocksDbKeyStore final : public KeyStore {
 
   // The later of the last-use row and the newest day's counters.
   absl::StatusOr<absl::Time> GetLastUsed(absl::string_view key_id) const override {
-    absl::Time last = absl::InfinitePast();
+    absl::ReaderMutexLock lock(&usage_mu_);  // As in GetUsage.
+    absl::Time last = unfolded_.LastUsed(key_id);
     std::string value;
     const rocksdb::Status s =
         db_->Get(rocksdb::ReadOptions(), usage_, UsageLastUsedKey(key_id), &value);
     if (!s.IsNotFound()) {
       KEYGATE_RETURN_IF_ERROR(FromRocks(s, "read last use"));
-      if (!DecodeMicros(value, &last)) return absl::DataLossError("bad last use");
+      absl::Time row_last;
+      if (!DecodeMicros(value, &row_last)) return absl::DataLossError("bad last use");
+      last = std::max(last, row_last);
     }
     const std::string days = IndexPrefix(key_id) + kUsageDay;
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), usage_));
@@ -499,6 +549,7 @@ class RocksDbKeyStore final : public KeyStore {
   }
 
   absl::Status CompactAll() override {
+    KEYGATE_RETURN_IF_ERROR(FoldAllUsage());  // So that retention sees every count.
     rocksdb::CompactRangeOptions options;
     options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
     for (rocksdb::ColumnFamilyHandle* h : handles_) {
@@ -558,6 +609,11 @@ class RocksDbKeyStore final : public KeyStore {
     const RecordCache::LookupCounts lookups = records_.lookups();
     stats.key_cache_hits = lookups.hits;
     stats.key_cache_misses = lookups.misses;
+    {
+      absl::ReaderMutexLock lock(&usage_mu_);
+      stats.unfolded_usage_keys = unfolded_.size();
+      stats.usage_journal_entries = journal_next_ - 1 - AllFolded();
+    }
     stats.warming_block_cache = warmer_ != nullptr && warmer_->warming();
     return stats;
   }
@@ -586,6 +642,110 @@ class RocksDbKeyStore final : public KeyStore {
   }
 
  private:
+
+  // Folds every bucket and empties the journal (at close, and before a
+  // compaction that applies retention).
+  absl::Status FoldAllUsage() {
+    absl::WriterMutexLock lock(&usage_mu_);
+    KEYGATE_RETURN_IF_ERROR(CheckJournalReplayed());
+    if (unfolded_.size() == 0 && AllFolded() == journal_next_ - 1) return absl::OkStatus();
+    std::vector<core::KeyUsage> folding = unfolded_.TakeAll();
+    FoldedThrough folded;
+    folded.fill(journal_next_ - 1);
+    rocksdb::WriteBatch batch;
+    absl::Status status = AppendUsageRows(folding, &batch);
+    if (status.ok()) {
+      status = FromRocks(batch.Put(meta_, kUsageFoldedName, EncodeFoldedThrough(folded)), "batch");
+    }
+    if (status.ok()) status = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "fold usage");
+    if (!status.ok()) {
+      for (core::KeyUsage& usage : folding) unfolded_.Add(std::move(usage));
+      core::Log(core::LogLevel::kError, "usage_fold_failed", {{"error", status.ToString()}});
+      return status;
+    }
+    folded_ = folded;
+    DropFoldedJournalFiles();
+    return absl::OkStatus();
+  }
+
+  uint64_t AllFolded() const ABSL_SHARED_LOCKS_REQUIRED(usage_mu_) {
+    return *std::min_element(folded_.begin(), folded_.end());
+  }
+
+  // Journal entries are never deleted one by one: the family keeps its
+  // files as flushed (FIFO, no compaction), and whole files of entries that
+  // every bucket has folded are dropped here, about once a minute. Entries
+  // left in a file are harmless: a read-back skips what is folded.
+  void DropFoldedJournalFiles() ABSL_EXCLUSIVE_LOCKS_REQUIRED(usage_mu_) {
+    const uint64_t through = AllFolded();
+    const std::string begin = UsageJournalKey(0), end = UsageJournalKey(through);
+    const rocksdb::Slice begin_slice(begin), end_slice(end);
+    const rocksdb::Status s = rocksdb::DeleteFilesInRange(db_.get(), usage_journal_, &begin_slice,
+                                                          &end_slice, /*include_end=*/true);
+    if (!s.ok()) {
+      core::Log(core::LogLevel::kWarning, "usage_journal_cleanup_failed",
+                {{"error", s.ToString()}});
+    }
+    journal_dropped_through_ = through;
+  }
+
+  // Until the journal has been read back, folding would delete entries
+  // whose counts are not in memory.
+  absl::Status CheckJournalReplayed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(usage_mu_) {
+    if (journal_replayed_) return absl::OkStatus();
+    return absl::FailedPreconditionError("the usage journal has not been read back");
+  }
+
+  // Adds `usages` to the usage rows: one merge operand per key and day (the
+  // counters carry the last use of that day; both expire after the usage
+  // retention, so no separate last-use row is written, though rows written
+  // before this are still read), one per client address.
+  absl::Status AppendUsageRows(const std::vector<core::KeyUsage>& usages,
+                               rocksdb::WriteBatch* batch) const {
+    // In key order, the batch reaches the memtable's skip list in order, which
+    // it inserts next to the previous entry instead of searching from the top.
+    // Sorted by the key id's first bytes as a number first, so that most
+    // comparisons are of two integers rather than of two strings in the heap.
+    struct InOrder {
+      uint64_t head;
+      const core::KeyUsage* usage;
+    };
+    std::vector<InOrder> in_order;
+    in_order.reserve(usages.size());
+    for (const core::KeyUsage& usage : usages) in_order.push_back({OrderHead(usage.key_id), &usage});
+    std::sort(in_order.begin(), in_order.end(), [](const InOrder& a, const InOrder& b) {
+      return a.head != b.head ? a.head < b.head : a.usage->key_id < b.usage->key_id;
+    });
+    std::string key, value;  // Reused by every row: no allocation per key.
+    for (const InOrder& next : in_order) {
+      const core::KeyUsage& usage = *next.usage;
+      const bool used = usage.last_used != absl::InfinitePast();
+      const int64_t last_day = used ? UtcDayNumber(usage.last_used) : 0;
+      bool last_written = false;
+      for (const core::DailyUsage& day : usage.days) {
+        const int64_t day_number = DayNumber(day.day);
+        const bool carries_last = used && day_number == last_day;
+        last_written = last_written || carries_last;
+        SetUsageDayKey(usage.key_id, day_number, &key);
+        SetCounters(day.allowed, day.denied, carries_last ? usage.last_used : absl::InfinitePast(),
+                    &value);
+        KEYGATE_RETURN_IF_ERROR(FromRocks(batch->Merge(usage_, key, value), "batch"));
+      }
+      if (used && !last_written) {  // A last use without counts of its day.
+        SetUsageDayKey(usage.key_id, last_day, &key);
+        SetCounters(0, 0, usage.last_used, &value);
+        KEYGATE_RETURN_IF_ERROR(FromRocks(batch->Merge(usage_, key, value), "batch"));
+      }
+      for (const core::ClientSeen& client : usage.clients) {
+        KEYGATE_RETURN_IF_ERROR(
+            FromRocks(batch->Merge(usage_, UsageClientKey(usage.key_id, client.address),
+                                   EncodeMicros(client.last_seen)),
+                      "batch"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   std::string Identity() const {
     std::string identity;
     if (!db_->GetDbIdentity(identity).ok()) identity.clear();
@@ -691,7 +851,18 @@ class RocksDbKeyStore final : public KeyStore {
   rocksdb::ColumnFamilyHandle* audit_by_key_ = nullptr;
   rocksdb::ColumnFamilyHandle* usage_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* usage_journal_ = nullptr;
   rocksdb::WriteOptions sync_write_;
+  // Usage between its flush and its fold (usage_journal.h). Writers of
+  // usage hold it exclusively, readers shared.
+  mutable absl::Mutex usage_mu_;
+  UnfoldedUsage unfolded_ ABSL_GUARDED_BY(usage_mu_);
+  FoldedThrough folded_ ABSL_GUARDED_BY(usage_mu_){};
+  uint64_t journal_next_ ABSL_GUARDED_BY(usage_mu_) = 1;    // The next entry's sequence.
+  // Journal files up to this sequence were last dropped.
+  uint64_t journal_dropped_through_ ABSL_GUARDED_BY(usage_mu_) = 0;
+  bool journal_replayed_ ABSL_GUARDED_BY(usage_mu_) = false;
+  const bool accept_data_loss_;
   mutable std::atomic<bool> corruption_seen_{false};
   absl::Mutex backup_mu_;
   // Serialise read-modify-write of one key; striped by key id.
@@ -912,6 +1083,24 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   // Usage counters are small and barely compress, and compaction rewrites
   // them often (above).
   usage.compression = rocksdb::kNoCompression;
+  // One entry per usage flush (~40 bytes per key used in it), folded about
+  // a minute later (usage_journal.h). A small memtable bounds the memory it
+  // holds (the soak's VmRSS gate; see `usage` above).
+  rocksdb::ColumnFamilyOptions journal = FamilyOptions(cache, nullptr);
+  journal.write_buffer_size = size_t{2} << 20;
+  journal.compression = rocksdb::kNoCompression;
+  // Files are dropped whole once folded (DropFoldedJournalFiles), never
+  // compacted: a compaction would rewrite the live last minute of entries.
+  // FIFO's own size limit only guards the disk should that fail: at 1 GiB
+  // it drops the oldest files, which are folded unless a minute of flushes
+  // exceeds it (about 25M keys used per second). The family's files all
+  // stay in L0, about two minutes of them (one per 2 MiB, then dropped), so
+  // L0's file count must not stall the database's writes.
+  journal.compaction_style = rocksdb::kCompactionStyleFIFO;
+  journal.compaction_options_fifo.max_table_files_size = uint64_t{1} << 30;
+  journal.level_compaction_dynamic_level_bytes = false;
+  journal.level0_slowdown_writes_trigger = 1 << 20;
+  journal.level0_stop_writes_trigger = 1 << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, FamilyOptions(cache, nullptr)},
       {kKeysFamily, keys},
@@ -920,7 +1109,8 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
       {kAuditFamily, FamilyOptions(cache, retention(RetentionKind::kAudit))},
       {kAuditByKeyFamily, FamilyOptions(cache, retention(RetentionKind::kAudit))},
       {kUsageFamily, usage},
-      {kMetaFamily, FamilyOptions(cache, nullptr)}};
+      {kMetaFamily, FamilyOptions(cache, nullptr)},
+      {kUsageJournalFamily, journal}};
 
   // The sequence floor: checked on a read-only open first, so that a store
   // that went back in time is refused before a read-write open changes it.
@@ -961,6 +1151,7 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   auto store = std::make_unique<RocksDbKeyStore>(std::move(db), std::move(handles),
                                                  std::move(errors),
                                                  db_options.statistics, cache, options);
+  KEYGATE_RETURN_IF_ERROR(store->ReplayUsageJournal());
   if (options.record_cache_bytes > 0) store->LoadCacheSnapshot(sequence);
   return std::unique_ptr<KeyStore>(std::move(store));
 }

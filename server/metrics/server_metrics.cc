@@ -91,6 +91,12 @@ class ServerMetrics::StoreCollectable final : public prometheus::Collectable {
                           {{"hit", hits}, {"miss", static_cast<double>(stats.key_cache_misses)}}));
     out.push_back(Gauge("keygate_key_cache_hit_ratio", "Decoded-key cache hits / lookups since start",
                         key_lookups == 0 ? 0 : hits / key_lookups));
+    out.push_back(Gauge("keygate_usage_unfolded_keys",
+                        "Keys whose recent usage counts are journaled but not yet in their rows",
+                        static_cast<double>(stats.unfolded_usage_keys)));
+    out.push_back(Gauge("keygate_usage_journal_entries",
+                        "Usage journal entries kept until every key in them is folded",
+                        static_cast<double>(stats.usage_journal_entries)));
     if (sources_.usage_flush_lag) {
       out.push_back(Gauge("keygate_usage_flush_lag_seconds",
                           "Seconds since usage counts were last written",

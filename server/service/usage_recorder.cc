@@ -196,10 +196,11 @@ absl::Status UsageRecorder::Flush() {
     last_flush_us_.store(absl::ToUnixMicros(absl::Now()));
     return absl::OkStatus();
   }
-  absl::Status status = store_->RecordUsage(deltas);
+  const auto keys = static_cast<int64_t>(deltas.size());
+  absl::Status status = store_->RecordUsage(std::move(deltas));
   if (!status.ok()) {
     core::Log(core::LogLevel::kError, "usage_flush_failed",
-              {{"keys", static_cast<int64_t>(deltas.size())}, {"error", status.ToString()}});
+              {{"keys", keys}, {"error", status.ToString()}});
     return status;
   }
   last_flush_us_.store(absl::ToUnixMicros(absl::Now()));

@@ -23,9 +23,10 @@
 namespace keygate::service {
 
 // Counts Authorize outcomes per key and UTC day, the last use, and recent
-// client addresses, in memory; a background thread adds them to the store
-// (merge operators, one set of operands per key record and flush) every
-// `flush_interval`. A crash loses at most the counts of one interval.
+// client addresses, in memory; a background thread hands them to the store
+// every `flush_interval` (KeyStore::RecordUsage: durable and readable at
+// once, folded into per-day rows later). A crash loses at most the counts
+// of one interval.
 // Record() writes to a shard of the calling thread's own, whose lock only the
 // flusher also takes: calls for one popular key from many threads never wait
 // for each other. Thread-safe.

@@ -1,5 +1,6 @@
 // RocksDbKeyStore's usage: per-day counters that carry the day's last use,
 // added up by the merge operator across writes.
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "gtest/gtest.h"
 #include "storage/record_codec.h"
 #include "storage/rocksdb_key_store.h"
+#include "storage/usage_journal.h"
 #include "tests/support/test_support.h"
 
 namespace keygate::storage {
@@ -115,6 +117,110 @@ TEST_F(UsageStoreTest, EachKeyReadsOnlyItsOwnRowsInMemoryAndOnDisk) {
   expect("key_a", 1, 1, 1);
   expect("key_ab", 22, 20, 2);
   expect("key_b", 33, 30, 2);
+}
+
+// Flushes of several keys, many more than the journal's buckets: the counts
+// read back are exact after every flush, whether a key's counts are still
+// in memory, folded into its rows, or both; and the journal keeps only the
+// entries of about the last kBuckets flushes.
+TEST_F(UsageStoreTest, CountsStayExactWhileFlushesAreFoldedIntoRows) {
+  const absl::CivilDay day(2027, 3, 1);
+  constexpr int kFlushes = 3 * UnfoldedUsage::kBuckets + 7;
+  const std::vector<std::string> keys = {"key_a", "key_b", "key_c", "key_d", "key_e"};
+  for (int flush = 1; flush <= kFlushes; ++flush) {
+    std::vector<core::KeyUsage> deltas;
+    for (size_t k = 0; k < keys.size(); ++k) {
+      if (flush % (k + 1) != 0) continue;  // key_a every flush, key_e every fifth.
+      core::KeyUsage usage = Delta(day, k + 1, 1, At(2027, 3, 1, 10, flush % 60));
+      usage.key_id = keys[k];
+      deltas.push_back(usage);
+    }
+    KEYGATE_ASSERT_OK(store_->RecordUsage(deltas));
+    for (size_t k = 0; k < keys.size(); ++k) {
+      SCOPED_TRACE(keys[k] + " after flush " + std::to_string(flush));
+      const uint64_t flushes_with_key = flush / (k + 1);
+      absl::StatusOr<core::KeyUsage> usage = store_->GetUsage(keys[k], day, 10);
+      ASSERT_TRUE(usage.ok()) << usage.status();
+      if (flushes_with_key == 0) {
+        EXPECT_TRUE(usage->days.empty());
+        continue;
+      }
+      ASSERT_EQ(usage->days.size(), 1u);
+      ASSERT_EQ(usage->days[0].allowed, flushes_with_key * (k + 1));
+      ASSERT_EQ(usage->days[0].denied, flushes_with_key);
+    }
+  }
+  const StoreStats stats = store_->Stats();
+  EXPECT_LE(stats.usage_journal_entries, uint64_t{UnfoldedUsage::kBuckets});
+  EXPECT_GT(stats.usage_journal_entries, 0u);
+  EXPECT_LE(stats.unfolded_usage_keys, keys.size());
+
+  // A clean close folds everything: the journal is empty after it.
+  store_.reset();
+  SetUp();
+  EXPECT_EQ(store_->Stats().usage_journal_entries, 0u);
+  EXPECT_EQ(store_->Stats().unfolded_usage_keys, 0u);
+  absl::StatusOr<core::KeyUsage> usage = store_->GetUsage("key_a", day, 10);
+  ASSERT_TRUE(usage.ok()) << usage.status();
+  EXPECT_EQ(usage->days[0].allowed, uint64_t{kFlushes});
+}
+
+// Opens the store at `path`, records `flushes` flushes (key_a once in each,
+// and a key of its own), then ends the process without closing the store:
+// what a crash leaves behind (the writes are in the WAL, not folded).
+void RecordThenCrash(const std::string& path, int flushes) {
+  RocksDbOptions options;
+  options.path = path;
+  options.block_cache_bytes = size_t{8} << 20;
+  absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
+  if (!store.ok()) std::_Exit(2);
+  for (int flush = 1; flush <= flushes; ++flush) {
+    core::KeyUsage own = Delta(absl::CivilDay(2027, 3, 1), 1, 0, At(2027, 3, 1, 10, 0));
+    own.key_id = "key_own" + std::to_string(flush);
+    if (!(*store)->RecordUsage({Delta(absl::CivilDay(2027, 3, 1), 1, 0, At(2027, 3, 1, 10, 0)), own})
+             .ok()) {
+      std::_Exit(3);
+    }
+  }
+  std::_Exit(0);
+}
+
+// A crash loses no flushed count, and counts nothing twice, at any point of
+// the journal's cycle: before the first fold, around a full cycle, after
+// several; also when the store crashes again after reading the journal back.
+TEST(UsageJournalCrashTest, ACrashLosesNoFlushedCountAndCountsNothingTwice) {
+  // Children are forked ("fast" death tests) before this process opens any
+  // store, so that no RocksDB thread exists when they fork.
+  GTEST_FLAG_SET(death_test_style, "fast");
+  const std::vector<int> cases = {1, UnfoldedUsage::kBuckets - 1, UnfoldedUsage::kBuckets + 1, 150};
+  std::vector<std::unique_ptr<TempDir>> dirs;
+  for (int flushes : cases) {
+    dirs.push_back(std::make_unique<TempDir>());
+    const std::string path = dirs.back()->path() + "/db";
+    EXPECT_EXIT(RecordThenCrash(path, flushes), ::testing::ExitedWithCode(0), "");
+    EXPECT_EXIT(RecordThenCrash(path, flushes), ::testing::ExitedWithCode(0), "");
+  }
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const int flushes = cases[i];
+    SCOPED_TRACE(std::to_string(flushes) + " flushes before each crash");
+    RocksDbOptions options;
+    options.path = dirs[i]->path() + "/db";
+    options.block_cache_bytes = size_t{8} << 20;
+    absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    const absl::CivilDay day(2027, 3, 1);
+    absl::StatusOr<core::KeyUsage> usage = (*store)->GetUsage("key_a", day, 10);
+    ASSERT_TRUE(usage.ok()) << usage.status();
+    ASSERT_EQ(usage->days.size(), 1u);
+    EXPECT_EQ(usage->days[0].allowed, 2u * flushes);
+    for (int flush = 1; flush <= flushes; ++flush) {
+      absl::StatusOr<core::KeyUsage> own =
+          (*store)->GetUsage("key_own" + std::to_string(flush), day, 10);
+      ASSERT_TRUE(own.ok()) << own.status();
+      ASSERT_EQ(own->days.size(), 1u) << flush;
+      EXPECT_EQ(own->days[0].allowed, 2u) << flush;
+    }
+  }
 }
 
 // A store on a fake clock that keeps usage rows for a given retention.
