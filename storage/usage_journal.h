@@ -1,6 +1,6 @@
 // Usage counts between their flush and their fold into per-day rows.
 //
-// Every usage flush (each second) is made durable as one journal entry: a
+// Every usage flush (each second) is written, unsynced, as one journal entry: a
 // single value holding all of that flush's deltas. The deltas are then kept
 // in memory, spread over kBuckets buckets by key id, and each flush also
 // folds one bucket into the usage rows (merge operands). So a key used
