@@ -51,7 +51,11 @@ constexpr char kAuditFamily[] = "audit";
 constexpr char kAuditByKeyFamily[] = "audit_by_key";
 constexpr char kUsageFamily[] = "usage";
 constexpr char kMetaFamily[] = "meta";
-constexpr char kUsageJournalFamily[] = "usage_journal";
+// The usage journal lives in the default family, which nothing else uses:
+// a store with it still opens in a build from before it (an unknown family
+// would refuse the open), which ignores the journal (folded at every clean
+// close).
+const std::string& kUsageJournalFamily = rocksdb::kDefaultColumnFamilyName;
 // In the meta family: the FoldedThrough of the usage journal.
 constexpr char kUsageFoldedName[] = "usage_journal_folded";
 
@@ -673,7 +677,7 @@ class RocksDbKeyStore final : public KeyStore {
   }
 
   // Journal entries are never deleted one by one: the family keeps its
-  // files as flushed (FIFO, no compaction), and whole files of entries that
+  // files as flushed (no compaction), and whole files of entries that
   // every bucket has folded are dropped here, about once a minute. Entries
   // left in a file are harmless: a read-back skips what is folded.
   void DropFoldedJournalFiles() ABSL_EXCLUSIVE_LOCKS_REQUIRED(usage_mu_) {
@@ -1091,26 +1095,18 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   journal.compression = rocksdb::kNoCompression;
   // Files are dropped whole once folded (DropFoldedJournalFiles), never
   // compacted: a compaction would rewrite the live last minute of entries.
-  // FIFO's own size limit only guards the disk should that fail: at 1 GiB
-  // it drops the oldest files, which are folded unless a minute of flushes
-  // exceeds it (about 25M keys used per second). The family's files all
-  // stay in L0, about two minutes of them (one per 2 MiB, then dropped), so
-  // L0's file count must not stall the database's writes.
-  journal.compaction_style = rocksdb::kCompactionStyleFIFO;
-  journal.compaction_options_fifo.max_table_files_size = uint64_t{1} << 30;
-  journal.level_compaction_dynamic_level_bytes = false;
-  journal.level0_slowdown_writes_trigger = 1 << 20;
-  journal.level0_stop_writes_trigger = 1 << 20;
+  // With compactions off, the family's files (about two minutes of them,
+  // one per 2 MiB, in L0) do not count towards write stalls either.
+  journal.disable_auto_compactions = true;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, FamilyOptions(cache, nullptr)},
+      {kUsageJournalFamily, journal},
       {kKeysFamily, keys},
       {kKeyIdsFamily, FamilyOptions(cache, retention(RetentionKind::kKeyIndex))},
       {kTeamKeysFamily, FamilyOptions(cache, retention(RetentionKind::kKeyIndex))},
       {kAuditFamily, FamilyOptions(cache, retention(RetentionKind::kAudit))},
       {kAuditByKeyFamily, FamilyOptions(cache, retention(RetentionKind::kAudit))},
       {kUsageFamily, usage},
-      {kMetaFamily, FamilyOptions(cache, nullptr)},
-      {kUsageJournalFamily, journal}};
+      {kMetaFamily, FamilyOptions(cache, nullptr)}};
 
   // The sequence floor: checked on a read-only open first, so that a store
   // that went back in time is refused before a read-write open changes it.
