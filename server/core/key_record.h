@@ -9,13 +9,15 @@
 #include "absl/time/time.h"
 #include "server/core/scope.h"
 #include "server/core/token.h"
+#include "server/core/usage_tally.h"
 
 namespace keygate::core {
 
 enum class KeyState { kActive, kRevoked, kExpired };
 
 // Everything Keygate knows about a key. Never holds the token, only its
-// keyed hash. A plain value type.
+// keyed hash. A value type, except for `usage_tally`, which a copy does not
+// copy.
 struct KeyRecord {
   // First the fields that Authorize's decision reads on every call, so that
   // in a shared record (std::make_shared puts the reference counts just
@@ -27,6 +29,9 @@ struct KeyRecord {
   // The key stops authorizing at this time; InfiniteFuture: never expires.
   absl::Time expire_time = absl::InfiniteFuture();
   Environment environment = Environment::kLive;
+  // Authorize answers of this object not yet flushed (UsageRecorder); next
+  // to the fields above because every counted call writes it.
+  mutable UsageTally usage_tally;
   ScopeList scopes;  // Parsed, duplicate-free.
   std::string key_id;         // Public id, `key_` + 20 base62 characters.
   std::string team_id;        // Empty for operator keys.

@@ -1,7 +1,7 @@
 #include "server/service/usage_recorder.h"
 
 #include <algorithm>
-#include <limits>
+#include <iterator>
 #include <utility>
 
 #include "absl/time/civil_time.h"
@@ -11,19 +11,6 @@
 
 namespace keygate::service {
 namespace {
-
-absl::CivilDay UtcDay(absl::Time t) {
-  const int64_t day = storage::UtcDayNumber(t);
-  // Civil-day arithmetic costs hundreds of instructions, and Record runs on
-  // every Authorize; the answer changes once a day.
-  thread_local int64_t cached_day = std::numeric_limits<int64_t>::min();
-  thread_local absl::CivilDay cached;
-  if (day != cached_day) {
-    cached = storage::DayFromNumber(day);
-    cached_day = day;
-  }
-  return cached;
-}
 
 bool IsPrintableAscii(absl::string_view text) {
   for (char c : text) {
@@ -80,22 +67,31 @@ UsageRecorder::Shard& UsageRecorder::ThisThreadShard() {
 
 void UsageRecorder::Record(const core::SharedKeyRecord& key, bool allowed,
                            absl::string_view client_address, absl::Time now) {
-  const absl::CivilDay day = UtcDay(now);
+  const core::UsageTally::Added added =
+      key->usage_tally.Add(storage::UtcDayNumber(now), allowed, absl::ToUnixMicros(now));
+  const bool note_client = !client_address.empty() &&
+                           client_address.size() <= kMaxAddressBytes &&
+                           IsPrintableAscii(client_address);
+  if (added == core::UsageTally::Added::kCounted && !note_client) return;  // Most calls.
   Shard& shard = ThisThreadShard();
   absl::MutexLock lock(&shard.mu);
+  if (added == core::UsageTally::Added::kFirst) shard.tallied.push_back(key);
+  if (added != core::UsageTally::Added::kRefused && !note_client) return;
   auto [it, inserted] = shard.pending.try_emplace(key.get());
   Pending& pending = it->second;
   if (inserted) pending.key = key;
-  if (pending.latest.day != day) {  // A new entry, or the day changed.
-    if (pending.latest.allowed + pending.latest.denied > 0) {
-      pending.earlier.push_back(pending.latest);
-    }
-    pending.latest = core::DailyUsage{day};
-  }
-  ++(allowed ? pending.latest.allowed : pending.latest.denied);
   if (now > pending.last_used) pending.last_used = now;
-  if (!client_address.empty() && client_address.size() <= kMaxAddressBytes &&
-      IsPrintableAscii(client_address)) {
+  if (added == core::UsageTally::Added::kRefused) {
+    const absl::CivilDay day = storage::DayFromNumber(storage::UtcDayNumber(now));
+    if (pending.latest.day != day) {  // A new entry, or the day changed.
+      if (pending.latest.allowed + pending.latest.denied > 0) {
+        pending.earlier.push_back(pending.latest);
+      }
+      pending.latest = core::DailyUsage{day};
+    }
+    ++(allowed ? pending.latest.allowed : pending.latest.denied);
+  }
+  if (note_client) {
     auto client = pending.clients.find(client_address);
     if (client != pending.clients.end()) {
       client->second = now;
@@ -147,6 +143,7 @@ absl::Status UsageRecorder::Flush() {
   // miss per key): a key id that two records share (one re-read after a
   // change) gets two sets, which the store's merge operator adds up.
   PendingMap all;
+  std::vector<core::SharedKeyRecord> tallied;  // Records whose tallies hold counts.
   std::vector<const Shard*> finished;
   for (const std::shared_ptr<Shard>& shard : shards) {
     // A thread that has ended records nothing more: once taken, its shard
@@ -155,11 +152,20 @@ absl::Status UsageRecorder::Flush() {
     // The thread's next table is allocated here, outside its lock.
     PendingMap taken;
     taken.reserve(shard->last_taken);
+    std::vector<core::SharedKeyRecord> shard_tallied;
+    shard_tallied.reserve(shard->last_tallied);
     {
       absl::MutexLock lock(&shard->mu);
       taken.swap(shard->pending);
+      shard_tallied.swap(shard->tallied);
     }
     shard->last_taken = taken.size();
+    shard->last_tallied = shard_tallied.size();
+    if (tallied.empty()) {
+      tallied.swap(shard_tallied);
+    } else {
+      std::move(shard_tallied.begin(), shard_tallied.end(), std::back_inserter(tallied));
+    }
     if (taken.size() > all.size()) all.swap(taken);  // Merge the smaller in.
     for (auto& [record, pending] : taken) {
       auto [it, inserted] = all.try_emplace(record);
@@ -178,6 +184,17 @@ absl::Status UsageRecorder::Flush() {
                                                     shard.get()) != finished.end();
                                  }),
                   shards_.end());
+  }
+  // A count added to a tally after its Take() lists the record again
+  // (UsageTally::Added::kFirst) and goes with the next flush.
+  for (core::SharedKeyRecord& record : tallied) {
+    const core::UsageTally::Taken taken = record->usage_tally.Take();
+    if (taken.allowed + taken.denied == 0) continue;  // Taken by an earlier flush.
+    auto [it, inserted] = all.try_emplace(record.get());
+    Pending& pending = it->second;
+    if (inserted) pending.key = std::move(record);
+    AddDay({storage::DayFromNumber(taken.day), taken.allowed, taken.denied}, pending);
+    pending.last_used = std::max(pending.last_used, absl::FromUnixMicros(taken.last_used_us));
   }
   std::vector<core::KeyUsage> deltas;
   deltas.reserve(all.size());

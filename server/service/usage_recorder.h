@@ -27,9 +27,13 @@ namespace keygate::service {
 // every `flush_interval` (KeyStore::RecordUsage: durable and readable at
 // once, folded into per-day rows later). A crash loses at most the counts
 // of one interval.
-// Record() writes to a shard of the calling thread's own, whose lock only the
-// flusher also takes: calls for one popular key from many threads never wait
-// for each other. Thread-safe.
+// Record() counts in the record's own UsageTally (lock-free, in memory the
+// call has just read); the calling thread's own shard, whose lock only the
+// flusher also takes, lists the records it started counting in and holds
+// what a tally cannot (client addresses, another day's counts). Calls for one
+// popular key from many threads never wait for each other. Thread-safe.
+// Every recorder counting into one record must write to the same store: a
+// tally's counts go with whichever recorder flushes it.
 class UsageRecorder {
  public:
   // Client addresses kept per key and interval; more are dropped.
@@ -46,11 +50,10 @@ class UsageRecorder {
 
   // Notes one Authorize answer for `key` (not null), given at `now` (the
   // caller's clock read, so that a call reads the clock once).
-  // `client_address` may be empty. The record is kept until the next flush:
-  // a thread's counts are keyed by the record's address, so Record() neither
-  // hashes nor compares the key id, and allocates nothing for a key it has
-  // counted since the last flush. Records of one key id (e.g. re-read after a
-  // change) are added up.
+  // `client_address` may be empty. The record is kept until the next flush.
+  // Without a client address, a call for a key already counted since the
+  // last flush touches only the record; no key id is hashed or compared.
+  // Records of one key id (e.g. re-read after a change) are added up.
   void Record(const core::SharedKeyRecord& key, bool allowed, absl::string_view client_address,
               absl::Time now);
 
@@ -62,11 +65,9 @@ class UsageRecorder {
   absl::Duration SinceLastFlush() const;
 
  private:
-  // What one key did in an interval. Nothing here allocates until a client
-  // address is seen or the interval crosses midnight: Record() runs on every
-  // Authorize.
+  // What one key did in an interval, beyond its record's tally until the
+  // flush adds the tally in.
   struct Pending {
-    // Read and written by every Record(): first, next to the table's key.
     core::DailyUsage latest;  // The last day counted.
     absl::Time last_used = absl::InfinitePast();
     core::SharedKeyRecord key;              // Kept alive for its id until the flush.
@@ -78,10 +79,14 @@ class UsageRecorder {
   // What one thread recorded since the last flush.
   struct Shard {
     absl::Mutex mu;
+    // Counts the records' tallies refused, and client addresses.
     PendingMap pending ABSL_GUARDED_BY(mu);
-    // Keys the flusher took last time: it hands the thread a table of that
-    // size, so that recording does not grow one (flusher only).
+    // Records whose tallies this thread started since the last flush.
+    std::vector<core::SharedKeyRecord> tallied ABSL_GUARDED_BY(mu);
+    // Sizes the flusher took last time: it hands the thread a table and a
+    // list of that size, so that recording does not grow them (flusher only).
     size_t last_taken = 0;
+    size_t last_tallied = 0;
     // Set when the thread ends (no more records) or the recorder is gone
     // (the thread drops its reference).
     std::atomic<bool> thread_exited{false};
