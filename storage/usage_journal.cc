@@ -109,8 +109,14 @@ void UnfoldedUsage::Add(core::KeyUsage delta) {
 }
 
 std::vector<core::KeyUsage> UnfoldedUsage::Take(int bucket) {
-  Bucket taken;
+  // About as many keys arrive before the next fold: growing the table to
+  // that size step by step would move its entries a dozen times.
+  Bucket taken(/*bucket_count=*/buckets_[bucket].size());
   taken.swap(buckets_[bucket]);
+  return Drain(std::move(taken));
+}
+
+std::vector<core::KeyUsage> UnfoldedUsage::Drain(Bucket taken) {
   std::vector<core::KeyUsage> usages;
   usages.reserve(taken.size());
   for (auto it = taken.begin(); it != taken.end();) {
@@ -131,7 +137,8 @@ std::vector<core::KeyUsage> UnfoldedUsage::Take(int bucket) {
 std::vector<core::KeyUsage> UnfoldedUsage::TakeAll() {
   std::vector<core::KeyUsage> all;
   for (int bucket = 0; bucket < kBuckets; ++bucket) {
-    std::vector<core::KeyUsage> taken = Take(bucket);
+    std::vector<core::KeyUsage> taken = Drain(std::move(buckets_[bucket]));
+    buckets_[bucket] = Bucket();
     all.insert(all.end(), std::make_move_iterator(taken.begin()),
                std::make_move_iterator(taken.end()));
   }

@@ -44,7 +44,8 @@ class UnfoldedUsage {
   // Adds `delta` to what its key has pending: counts add up, times take
   // the maximum. A key not pending takes the delta's strings and vectors.
   void Add(core::KeyUsage delta);
-  // Removes and returns the keys of `bucket` (of all buckets).
+  // Removes and returns the keys of `bucket` (of all buckets). Take()
+  // leaves the bucket room for as many keys as it returned.
   std::vector<core::KeyUsage> Take(int bucket);
   std::vector<core::KeyUsage> TakeAll();
 
@@ -63,6 +64,8 @@ class UnfoldedUsage {
     std::vector<core::ClientSeen> clients;
   };
   using Bucket = absl::flat_hash_map<std::string, Pending>;
+  // The deltas of `taken`, days sorted.
+  static std::vector<core::KeyUsage> Drain(Bucket taken);
 
   std::array<Bucket, kBuckets> buckets_;
 };

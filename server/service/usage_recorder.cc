@@ -185,19 +185,27 @@ absl::Status UsageRecorder::Flush() {
                                  }),
                   shards_.end());
   }
+  std::vector<core::KeyUsage> deltas;
+  deltas.reserve(all.size() + tallied.size());
   // A count added to a tally after its Take() lists the record again
   // (UsageTally::Added::kFirst) and goes with the next flush.
-  for (core::SharedKeyRecord& record : tallied) {
+  for (const core::SharedKeyRecord& record : tallied) {
     const core::UsageTally::Taken taken = record->usage_tally.Take();
     if (taken.allowed + taken.denied == 0) continue;  // Taken by an earlier flush.
-    auto [it, inserted] = all.try_emplace(record.get());
-    Pending& pending = it->second;
-    if (inserted) pending.key = std::move(record);
-    AddDay({storage::DayFromNumber(taken.day), taken.allowed, taken.denied}, pending);
-    pending.last_used = std::max(pending.last_used, absl::FromUnixMicros(taken.last_used_us));
+    const core::DailyUsage day{storage::DayFromNumber(taken.day), taken.allowed, taken.denied};
+    const absl::Time last_used = absl::FromUnixMicros(taken.last_used_us);
+    auto in_table = all.find(record.get());
+    if (in_table != all.end()) {  // Counted in a table too: one delta.
+      AddDay(day, in_table->second);
+      in_table->second.last_used = std::max(in_table->second.last_used, last_used);
+      continue;
+    }
+    core::KeyUsage usage;
+    usage.key_id = record->key_id;
+    usage.days.push_back(day);
+    usage.last_used = last_used;
+    deltas.push_back(std::move(usage));
   }
-  std::vector<core::KeyUsage> deltas;
-  deltas.reserve(all.size());
   for (auto& [record, pending] : all) {
     core::KeyUsage usage;
     usage.key_id = record->key_id;
