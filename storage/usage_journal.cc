@@ -1,8 +1,10 @@
 #include "storage/usage_journal.h"
 
 #include <algorithm>
+#include <tuple>
 #include <utility>
 
+#include "absl/hash/hash.h"
 #include "server/core/crc32.h"
 #include "storage/record_codec.h"
 
@@ -62,7 +64,8 @@ bool ReadTime(absl::string_view* in, absl::Time* t) {
 }
 
 // Adds `add` to `into` (counts add up, times take the maximum).
-void AddDay(const core::DailyUsage& add, std::vector<core::DailyUsage>* into) {
+template <typename Days>
+void AddDay(const core::DailyUsage& add, Days* into) {
   for (core::DailyUsage& day : *into) {
     if (day.day == add.day) {
       day.allowed += add.allowed;
@@ -86,17 +89,29 @@ void AddClient(const core::ClientSeen& add, size_t max_clients,
 
 }  // namespace
 
+size_t UnfoldedUsage::KeyIdHash::operator()(absl::string_view id) const {
+  return absl::Hash<absl::string_view>{}(id);
+}
+
+size_t UnfoldedUsage::KeyIdHash::operator()(const KeyId& id) const { return (*this)(View(id)); }
+
 int UnfoldedUsage::BucketOf(absl::string_view key_id) {
   return static_cast<int>(core::Crc32(key_id) % kBuckets);
 }
 
 void UnfoldedUsage::Add(core::KeyUsage delta) {
   Bucket& bucket = buckets_[BucketOf(delta.key_id)];
-  auto [it, inserted] = bucket.try_emplace(std::move(delta.key_id));
+  bool inserted = false;
+  auto it = bucket.lazy_emplace(absl::string_view(delta.key_id), [&](const auto& construct) {
+    inserted = true;
+    construct(std::piecewise_construct,
+              std::forward_as_tuple(delta.key_id.begin(), delta.key_id.end()),
+              std::forward_as_tuple());
+  });
   Pending& pending = it->second;
   if (inserted) {
     pending.last_used = delta.last_used;
-    pending.days = std::move(delta.days);
+    pending.days.assign(delta.days.begin(), delta.days.end());
     pending.clients = std::move(delta.clients);
     if (pending.clients.size() > kMaxClientsPerKey) pending.clients.resize(kMaxClientsPerKey);
     return;
@@ -123,9 +138,9 @@ std::vector<core::KeyUsage> UnfoldedUsage::Drain(Bucket taken) {
     auto node = taken.extract(it++);
     Pending& pending = node.mapped();
     core::KeyUsage usage;
-    usage.key_id = std::move(node.key());
+    usage.key_id = std::string(View(node.key()));
     usage.last_used = pending.last_used;
-    usage.days = std::move(pending.days);
+    usage.days.assign(pending.days.begin(), pending.days.end());
     std::sort(usage.days.begin(), usage.days.end(),
               [](const core::DailyUsage& a, const core::DailyUsage& b) { return a.day < b.day; });
     usage.clients = std::move(pending.clients);

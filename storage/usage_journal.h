@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
@@ -58,12 +59,31 @@ class UnfoldedUsage {
   size_t size() const;
 
  private:
+  // A key id kept in the table's own memory when it is short (every id
+  // Keygate issues is 24 bytes): a lookup compares bytes at hand instead of
+  // following a pointer to the heap, and the id costs no allocation.
+  using KeyId = absl::InlinedVector<char, 31>;
+  struct KeyIdHash {
+    using is_transparent = void;
+    size_t operator()(absl::string_view id) const;
+    size_t operator()(const KeyId& id) const;
+  };
+  struct KeyIdEq {
+    using is_transparent = void;
+    bool operator()(absl::string_view a, absl::string_view b) const { return a == b; }
+    bool operator()(const KeyId& a, absl::string_view b) const { return View(a) == b; }
+    bool operator()(absl::string_view a, const KeyId& b) const { return a == View(b); }
+    bool operator()(const KeyId& a, const KeyId& b) const { return View(a) == View(b); }
+  };
+  static absl::string_view View(const KeyId& id) { return {id.data(), id.size()}; }
+
   struct Pending {
     absl::Time last_used = absl::InfinitePast();
-    std::vector<core::DailyUsage> days;  // In no order; usually one.
+    // In no order; nearly always one (two across midnight), held inline.
+    absl::InlinedVector<core::DailyUsage, 1> days;
     std::vector<core::ClientSeen> clients;
   };
-  using Bucket = absl::flat_hash_map<std::string, Pending>;
+  using Bucket = absl::flat_hash_map<KeyId, Pending, KeyIdHash, KeyIdEq>;
   // The deltas of `taken`, days sorted.
   static std::vector<core::KeyUsage> Drain(Bucket taken);
 

@@ -1,6 +1,7 @@
 // The usage journal's parts: the entry codec and the unfolded counts.
 #include "storage/usage_journal.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,39 @@ TEST(UnfoldedUsageTest, AddsUpByKeyAndDayAndKeepsTheLatestTimes) {
   EXPECT_EQ(left + taken.size(), 2u);
   EXPECT_EQ(unfolded.TakeAll().size(), left);
   EXPECT_EQ(unfolded.size(), 0u);
+}
+
+TEST(UnfoldedUsageTest, KeysOfEveryLengthAreKeptApart) {
+  // Ids up to 31 bytes are held inline, longer ones on the heap; ids that
+  // differ only in their last byte, or only in length, stay apart.
+  UnfoldedUsage unfolded;
+  const absl::CivilDay day(2027, 3, 1);
+  std::vector<std::string> ids;
+  for (size_t length = 1; length <= 40; ++length) {
+    ids.push_back(std::string(length, 'k'));
+    ids.push_back(std::string(length - 1, 'k') + 'x');
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      unfolded.Add(Usage(ids[i], day, i + 1, 0, kNoon + absl::Seconds(static_cast<int64_t>(i))));
+    }
+  }
+  ASSERT_EQ(unfolded.size(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) {
+    SCOPED_TRACE(ids[i]);
+    EXPECT_EQ(unfolded.LastUsed(ids[i]), kNoon + absl::Seconds(static_cast<int64_t>(i)));
+    core::KeyUsage read;
+    unfolded.AddTo(ids[i], day, &read);
+    ASSERT_EQ(read.days.size(), 1u);
+    EXPECT_EQ(read.days[0].allowed, 2 * (i + 1));
+  }
+  const std::vector<core::KeyUsage> all = unfolded.TakeAll();
+  ASSERT_EQ(all.size(), ids.size());
+  for (const core::KeyUsage& usage : all) {
+    const size_t i = std::find(ids.begin(), ids.end(), usage.key_id) - ids.begin();
+    ASSERT_LT(i, ids.size()) << usage.key_id;
+    EXPECT_EQ(usage.days.at(0).allowed, 2 * (i + 1)) << usage.key_id;
+  }
 }
 
 TEST(UnfoldedUsageTest, BucketsAreStableAndSpreadKeys) {
