@@ -39,6 +39,10 @@ source "$(dirname "$0")/common/server.sh"
 run_variant() {  # run_variant ROUND NAME BIN_DIR FLAGS
   local round=$1 name=$2 bin=$3 flags=$4 log=$LOGS/$2-$1.log port json
   [[ $name == cold* ]] && rm -f "$STORE/db/keygate_key_cache"
+  # Emptied here, not by the server's redirection: that happens in the
+  # background child, after which an earlier run's log (same name) could
+  # already have been read for its port.
+  : >"$log"
   # shellcheck disable=SC2086  # FLAGS is a space-separated flag list.
   taskset -c 0 "$bin/keygate-server" --listen=127.0.0.1:0 --data_dir="$STORE" \
     --block_cache_mb="${CACHE_MB:-256}" --shutdown_grace=1s --shutdown_delay=0s $flags 2>"$log" &
