@@ -456,12 +456,12 @@ class RocksDbKeyStore final : public KeyStore {
     if (status.ok()) status = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "record usage");
     if (!status.ok()) {
       // The folded bucket's entries are still in the journal: keep them.
-      for (core::KeyUsage& usage : folding) unfolded_.Add(std::move(usage));
+      unfolded_.AddAll(std::move(folding));
       return status;
     }
     folded_ = folded;
     journal_next_ = sequence + 1;
-    for (core::KeyUsage& delta : deltas) unfolded_.Add(std::move(delta));
+    unfolded_.AddAll(std::move(deltas));
     if (all_folded >= journal_dropped_through_ + UnfoldedUsage::kBuckets) DropFoldedJournalFiles();
     return absl::OkStatus();
   }
@@ -663,7 +663,7 @@ class RocksDbKeyStore final : public KeyStore {
     }
     if (status.ok()) status = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "fold usage");
     if (!status.ok()) {
-      for (core::KeyUsage& usage : folding) unfolded_.Add(std::move(usage));
+      unfolded_.AddAll(std::move(folding));
       core::Log(core::LogLevel::kError, "usage_fold_failed", {{"error", status.ToString()}});
       return status;
     }

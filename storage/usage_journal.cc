@@ -100,7 +100,28 @@ int UnfoldedUsage::BucketOf(absl::string_view key_id) {
 }
 
 void UnfoldedUsage::Add(core::KeyUsage delta) {
-  Bucket& bucket = buckets_[BucketOf(delta.key_id)];
+  Bucket& bucket = buckets_[BucketOf(delta.key_id)];  // Before `delta` is moved from.
+  AddToBucket(bucket, std::move(delta));
+}
+
+void UnfoldedUsage::AddAll(std::vector<core::KeyUsage> deltas) {
+  // The buckets together hold a minute of keys, far more than the CPU caches:
+  // an Add alone would wait on a miss for its slot, so each key's slot is
+  // requested this many keys before it is added.
+  constexpr size_t kAhead = 8;
+  std::array<Bucket*, kAhead> ahead{};
+  for (size_t i = 0; i < deltas.size() + kAhead; ++i) {
+    Bucket*& slot = ahead[i % kAhead];
+    if (i >= kAhead) AddToBucket(*slot, std::move(deltas[i - kAhead]));
+    if (i < deltas.size()) {
+      const absl::string_view key_id = deltas[i].key_id;
+      slot = &buckets_[BucketOf(key_id)];
+      slot->prefetch(key_id);
+    }
+  }
+}
+
+void UnfoldedUsage::AddToBucket(Bucket& bucket, core::KeyUsage delta) {
   bool inserted = false;
   auto it = bucket.lazy_emplace(absl::string_view(delta.key_id), [&](const auto& construct) {
     inserted = true;

@@ -45,6 +45,9 @@ class UnfoldedUsage {
   // Adds `delta` to what its key has pending: counts add up, times take
   // the maximum. A key not pending takes the delta's strings and vectors.
   void Add(core::KeyUsage delta);
+  // Add() of each delta, in order. Faster for many keys: the table slots of
+  // the next few keys are fetched into the CPU cache while one is added.
+  void AddAll(std::vector<core::KeyUsage> deltas);
   // Removes and returns the keys of `bucket` (of all buckets). Take()
   // leaves the bucket room for as many keys as it returned.
   std::vector<core::KeyUsage> Take(int bucket);
@@ -84,6 +87,7 @@ class UnfoldedUsage {
     std::vector<core::ClientSeen> clients;
   };
   using Bucket = absl::flat_hash_map<KeyId, Pending, KeyIdHash, KeyIdEq>;
+  static void AddToBucket(Bucket& bucket, core::KeyUsage delta);
   // The deltas of `taken`, days sorted.
   static std::vector<core::KeyUsage> Drain(Bucket taken);
 

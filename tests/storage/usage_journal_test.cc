@@ -142,6 +142,38 @@ TEST(UnfoldedUsageTest, AddsUpByKeyAndDayAndKeepsTheLatestTimes) {
   EXPECT_EQ(unfolded.size(), 0u);
 }
 
+TEST(UnfoldedUsageTest, AddAllAddsEveryDeltaAsAddDoes) {
+  // AddAll works ahead of the delta it adds: lists shorter and longer than
+  // its lookahead, with keys repeated within it and across it.
+  const absl::CivilDay day(2027, 3, 1);
+  for (size_t count : {0, 1, 7, 8, 9, 17, 500}) {
+    SCOPED_TRACE(count);
+    UnfoldedUsage one_by_one, all_at_once;
+    std::vector<core::KeyUsage> deltas;
+    for (size_t i = 0; i < count; ++i) {
+      const std::string id = "key_" + std::to_string(i % 13);
+      deltas.push_back(Usage(id, day + static_cast<int>(i % 2), i + 1, i % 3,
+                             kNoon + absl::Seconds(static_cast<int64_t>(i))));
+      one_by_one.Add(deltas.back());
+    }
+    all_at_once.AddAll(deltas);
+    ASSERT_EQ(all_at_once.size(), one_by_one.size());
+    for (int k = 0; k < 13; ++k) {
+      const std::string id = "key_" + std::to_string(k);
+      core::KeyUsage expected, got;
+      one_by_one.AddTo(id, day, &expected);
+      all_at_once.AddTo(id, day, &got);
+      EXPECT_EQ(got.last_used, expected.last_used) << id;
+      ASSERT_EQ(got.days.size(), expected.days.size()) << id;
+      for (size_t d = 0; d < got.days.size(); ++d) {
+        EXPECT_EQ(got.days[d].day, expected.days[d].day) << id;
+        EXPECT_EQ(got.days[d].allowed, expected.days[d].allowed) << id;
+        EXPECT_EQ(got.days[d].denied, expected.days[d].denied) << id;
+      }
+    }
+  }
+}
+
 TEST(UnfoldedUsageTest, KeysOfEveryLengthAreKeptApart) {
   // Ids up to 31 bytes are held inline, longer ones on the heap; ids that
   // differ only in their last byte, or only in length, stay apart.
