@@ -11,7 +11,7 @@
 # keygate-bench pinned to CPU 1 (2 s warm-up, 5 s measured, seed = round).
 # A variant named cold* starts without the saved key cache. The block cache is
 # $CACHE_MB (256) MiB; a build that warms it is measured once it is warm. Prints one line
-# per run: round, variant, calls/s, server CPU-us per call. The store is
+# per run: round, variant, calls/s, server CPU-us per call, server RSS (MiB) at the end. The store is
 # BUILD_DIR/bench/stores/$STORE_SIZE (1m, or 10m with CACHE_MB=2304; bench/run.sh
 # builds them); BUILD_DIR is $BUILD (default: build). ONE_TOKEN=1 sends the store's first token only, with no
 # invalid ones (what a generic HTTP/2 tool replaying one request sends).
@@ -58,7 +58,8 @@ run_variant() {  # run_variant ROUND NAME BIN_DIR FLAGS
     --seed="$((round + 1))" --label="$name" 2>/dev/null)
   stop_server
   python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print(sys.argv[2], sys.argv[3],
-      round(d["qps"]), round(d["server_cpu_us_per_call"], 2))' "$json" "$round" "$name"
+      round(d["qps"]), round(d["server_cpu_us_per_call"], 2), round(d["server_rss_mib"]))' \
+      "$json" "$round" "$name"
 }
 
 variants=("$@")

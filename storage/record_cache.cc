@@ -1,5 +1,6 @@
 #include "storage/record_cache.h"
 
+#include <algorithm>
 #include <cstring>
 #include <deque>
 #include <string>
@@ -49,20 +50,29 @@ struct Slot {
   uint8_t uses = 0;
 };
 
+// What the allocator holds for a request of `n` bytes: glibc's chunk, an
+// 8-byte header rounded up to 16 bytes, at least 32 (jemalloc's size
+// classes hold no more). The cache is charged to the block cache, so its
+// charge must be what it really holds.
+size_t Allocated(size_t n) { return std::max<size_t>(32, (n + 8 + 15) & ~size_t{15}); }
+
 // Heap bytes of a string beyond the object itself (0 while it fits inline).
-size_t HeapBytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
+size_t HeapBytes(const std::string& s) { return s.capacity() > 15 ? Allocated(s.capacity() + 1) : 0; }
 
 // What an entry costs: the record with its control block and heap strings,
-// and its share of the table (key and slot at a typical load) and the ring.
+// and its share of the table (key, slot and control byte at a typical load)
+// and the ring.
 size_t Charge(const core::KeyRecord& r) {
-  size_t bytes = sizeof(core::KeyRecord) + 16 /* control block */ +
-                 2 * (sizeof(HashKey) + sizeof(Slot)) /* table */ + sizeof(HashKey) /* ring */;
+  size_t bytes = Allocated(sizeof(core::KeyRecord) + 16 /* control block */) +
+                 2 * (sizeof(HashKey) + sizeof(Slot) + 1) /* table */ + sizeof(HashKey) /* ring */;
   for (const std::string* s :
        {&r.key_id, &r.team_id, &r.name, &r.display_prefix, &r.token_hash, &r.revoke_reason,
         &r.created_by, &r.rotated_from_key_id, &r.rotated_to_key_id}) {
     bytes += HeapBytes(*s);
   }
-  if (r.scopes.capacity() > core::kInlineScopes) bytes += r.scopes.capacity() * sizeof(core::Scope);
+  if (r.scopes.capacity() > core::kInlineScopes) {
+    bytes += Allocated(r.scopes.capacity() * sizeof(core::Scope));
+  }
   for (const core::Scope& scope : r.scopes) bytes += HeapBytes(scope.resource);
   return bytes;
 }
@@ -146,9 +156,9 @@ class alignas(64) RecordCache::Shard {
     counts->misses += misses_;
   }
 
-  void AppendRecords(std::vector<SharedRecord>* out) {
+  void AppendRecords(std::vector<std::pair<uint8_t, SharedRecord>>* out) {
     absl::MutexLock lock(&mu_);
-    for (const auto& entry : table_) out->push_back(entry.second.record);
+    for (const auto& entry : table_) out->emplace_back(entry.second.uses, entry.second.record);
   }
 
  private:
@@ -235,9 +245,17 @@ RecordCache::Change::~Change() {
   if (shard_ != nullptr) shard_->Change(HashKey(token_hash_), -1);
 }
 
-std::vector<SharedRecord> RecordCache::Records() const {
+std::vector<SharedRecord> RecordCache::Records(size_t max_records) const {
+  std::vector<std::pair<uint8_t, SharedRecord>> counted;  // Hits left, record.
+  for (size_t i = 0; i < shard_count_; ++i) shards_[i].AppendRecords(&counted);
+  if (counted.size() > max_records) {
+    std::nth_element(counted.begin(), counted.begin() + max_records, counted.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    counted.resize(max_records);
+  }
   std::vector<SharedRecord> records;
-  for (size_t i = 0; i < shard_count_; ++i) shards_[i].AppendRecords(&records);
+  records.reserve(counted.size());
+  for (auto& [uses, record] : counted) records.push_back(std::move(record));
   return records;
 }
 

@@ -77,8 +77,10 @@ class RecordCache {
     const std::string token_hash_;
   };
 
-  // Every cached record, e.g. to save them (see cache_snapshot.h).
-  std::vector<std::shared_ptr<const core::KeyRecord>> Records() const;
+  // Up to `max_records` cached records, e.g. to save them (see
+  // cache_snapshot.h): all of them if they are no more, else those with the
+  // most recent hits (the entries' CLOCK counts) first.
+  std::vector<std::shared_ptr<const core::KeyRecord>> Records(size_t max_records) const;
 
   // Approximate bytes held.
   size_t usage_bytes() const;

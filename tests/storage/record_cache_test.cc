@@ -1,8 +1,10 @@
 #include "storage/record_cache.h"
 
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/notification.h"
@@ -67,6 +69,19 @@ TEST(RecordCacheTest, AKeyHitOftenOutlastsKeysUsedOnce) {
   for (int i = 0; i < fills; ++i) cache.Fill(cache.BeginFill(HashOf(i)), Record(HashOf(i), "cold"));
   EXPECT_EQ(cache.Lookup(HashOf(0)), nullptr);
   EXPECT_NE(cache.Lookup(kHash), nullptr);
+}
+
+TEST(RecordCacheTest, RecordsUpToALimitAreTheMostHitOnes) {
+  RecordCache cache(1 << 20);
+  for (int i = 0; i < 10; ++i) cache.Fill(cache.BeginFill(HashOf(i)), Record(HashOf(i), "k"));
+  for (int hot : {3, 7}) {
+    for (int hit = 0; hit < hot % 4; ++hit) ASSERT_NE(cache.Lookup(HashOf(hot)), nullptr);
+  }
+  EXPECT_EQ(cache.Records(100).size(), 10u);
+  const std::vector<core::SharedKeyRecord> two = cache.Records(2);
+  ASSERT_EQ(two.size(), 2u);
+  std::set<std::string> hashes = {two[0]->token_hash, two[1]->token_hash};
+  EXPECT_EQ(hashes, (std::set<std::string>{HashOf(3), HashOf(7)}));
 }
 
 TEST(RecordCacheTest, InvalidateDropsTheEntry) {
