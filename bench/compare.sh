@@ -47,10 +47,14 @@ run_variant() {  # run_variant ROUND NAME BIN_DIR FLAGS
   taskset -c 0 "$bin/keygate-server" --listen=127.0.0.1:0 --data_dir="$STORE" \
     --block_cache_mb="${CACHE_MB:-256}" --shutdown_grace=1s --shutdown_delay=0s $flags 2>"$log" &
   SERVER_PID=$!
-  local ready=server_started
-  "$bin/keygate-server" --helpfull 2>&1 | grep -q -- --warm_block_cache \
-    && [[ $flags != *--warm_block_cache=false* ]] && ready=block_cache_warmed
-  await_log "$log" "$ready" 300
+  local help
+  await_log "$log" server_started 300
+  # Captured first: `grep -q` in a pipe would end the server's output early,
+  # and under pipefail that SIGPIPE would read as "no such flag".
+  help=$("$bin/keygate-server" --helpfull 2>&1 || true)
+  if [[ $help == *--warm_block_cache* && $flags != *--warm_block_cache=false* ]]; then
+    await_log "$log" block_cache_warmed 300
+  fi
   port=$(log_port "$log")
   json=$(taskset -c 1 "$BUILD/bin/keygate-bench" --target="127.0.0.1:$port" \
     --tokens="$TOKENS" --revoked="$REVOKED" --invalid_fraction="$INVALID" \
