@@ -8,7 +8,8 @@
 #
 # Each round runs every variant once, starting from a different one each
 # round (AB, BA, ...), each on a fresh server pinned to CPU 0 with
-# keygate-bench pinned to CPU 1 (2 s warm-up, 5 s measured, seed = round).
+# keygate-bench pinned to CPU 1 ($WARMUP (2s) warm-up, $DURATION (5s)
+# measured, seed = round).
 # A variant named cold* starts without the saved key cache. The block cache is
 # $CACHE_MB (256) MiB; a build that warms it is measured once it is warm. Prints one line
 # per run: round, variant, calls/s, server CPU-us per call, server RSS (MiB) at the end. The store is
@@ -58,7 +59,7 @@ run_variant() {  # run_variant ROUND NAME BIN_DIR FLAGS
   port=$(log_port "$log")
   json=$(taskset -c 1 "$BUILD/bin/keygate-bench" --target="127.0.0.1:$port" \
     --tokens="$TOKENS" --revoked="$REVOKED" --invalid_fraction="$INVALID" \
-    --server_pid="$SERVER_PID" --channels=4 --outstanding=64 --warmup=2s --duration=5s \
+    --server_pid="$SERVER_PID" --channels=4 --outstanding=64 --warmup="${WARMUP:-2s}" --duration="${DURATION:-5s}" \
     --seed="$((round + 1))" --label="$name" 2>/dev/null)
   stop_server
   python3 -c 'import json, sys; d = json.loads(sys.argv[1]); print(sys.argv[2], sys.argv[3],

@@ -33,11 +33,6 @@
 
 using keygate::core::HumanDuration;
 
-// --key_cache_mb's default: three quarters of --block_cache_mb. A key-cache
-// hit answers without RocksDB, so it is worth more per byte than a cached
-// block (docs/operations.md, "Sizing the caches").
-constexpr int kKeyCacheShare = -1;
-
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address, host:port");
 ABSL_FLAG(std::string, data_dir, "./data", "Directory of the embedded RocksDB store");
 ABSL_FLAG(std::string, bootstrap_key_file, "",
@@ -47,15 +42,12 @@ ABSL_FLAG(std::string, key_prefix, "fs", "Token prefix, e.g. fs for fs_live_..."
 ABSL_FLAG(std::string, pepper_file, "",
           "Secret for hashing tokens (>= 32 bytes); generated (mode 0600) if missing. "
           "Default: <data_dir>/pepper");
-ABSL_FLAG(int, block_cache_mb, 128,
-          "Memory for caching the store, in MiB: RocksDB's block cache, which the decoded-key "
-          "cache (--key_cache_mb) is charged to");
+ABSL_FLAG(int, block_cache_mb, 128, "RocksDB block cache size in MiB");
 ABSL_FLAG(bool, warm_block_cache, true,
           "After start, read the keys into the block cache in the background (up to 90% of "
           "--block_cache_mb), so that first lookups do not wait on random disk reads");
-ABSL_FLAG(int, key_cache_mb, kKeyCacheShare,
-          "Decoded keys kept in memory for Authorize, in MiB, taken from --block_cache_mb and "
-          "smaller than it (-1: three quarters of it; 0: none, read RocksDB every time)");
+ABSL_FLAG(int, key_cache_mb, 64,
+          "Decoded keys kept in memory for Authorize, in MiB (0: read RocksDB every time)");
 ABSL_FLAG(int, management_threads, 64,
           "Threads serving management calls other than CreateKey (which commits in groups on "
           "its own threads): revoke and rotate wait for their synced write here");
@@ -201,14 +193,9 @@ int Run() {
     std::fprintf(stderr, "keygate-server: --usage_flush_interval must be > 0 and <= 1s\n");
     return 2;
   }
-  const int block_cache_mb = absl::GetFlag(FLAGS_block_cache_mb);
-  const int key_cache_mb = absl::GetFlag(FLAGS_key_cache_mb) == kKeyCacheShare
-                               ? block_cache_mb / 4 * 3
-                               : absl::GetFlag(FLAGS_key_cache_mb);
-  if (block_cache_mb < 1 || key_cache_mb < 0 || (key_cache_mb > 0 && key_cache_mb >= block_cache_mb)) {
+  if (absl::GetFlag(FLAGS_block_cache_mb) < 1 || absl::GetFlag(FLAGS_key_cache_mb) < 0) {
     std::fprintf(stderr,
-                 "keygate-server: --block_cache_mb must be >= 1, and --key_cache_mb (taken from "
-                 "it) -1, 0, or less than --block_cache_mb\n");
+                 "keygate-server: --block_cache_mb must be >= 1 and --key_cache_mb >= 0\n");
     return 2;
   }
   const double sample_rate = absl::GetFlag(FLAGS_authorize_log_sample_rate);
@@ -241,8 +228,8 @@ int Run() {
   }
   storage::RocksDbOptions store_options;
   store_options.path = data_dir + "/db";
-  store_options.block_cache_bytes = size_t(block_cache_mb) << 20;
-  store_options.record_cache_bytes = size_t(key_cache_mb) << 20;
+  store_options.block_cache_bytes = size_t(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
+  store_options.record_cache_bytes = size_t(absl::GetFlag(FLAGS_key_cache_mb)) << 20;
   // A verification reads every file itself and then exits: nothing to warm.
   store_options.warm_block_cache =
       absl::GetFlag(FLAGS_warm_block_cache) && !absl::GetFlag(FLAGS_verify_store);

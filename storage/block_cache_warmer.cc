@@ -47,18 +47,14 @@ void BlockCacheWarmer::Run() {
   db_->GetIntProperty(family_, rocksdb::DB::Properties::kTotalSstFilesSize, &family_bytes);
   db_->GetIntProperty(family_, rocksdb::DB::Properties::kEstimateNumKeys, &estimated_entries);
   const size_t limit = static_cast<size_t>(cache_->GetCapacity() * kFillFraction);
-  // What is pinned now is the key cache's charge (cache_reservation.h).
-  const size_t pinned = cache_->GetPinnedUsage();
-  const size_t room = limit > pinned ? limit - pinned : 0;
   const std::string family = family_->GetName();
-  if (family_bytes > room) {
+  if (family_bytes > limit) {
     core::Log(core::LogLevel::kWarning, "block_cache_smaller_than_keys",
               {{"family", family},
                {"family_mib", Mib(family_bytes)},
                {"block_cache_mib", Mib(cache_->GetCapacity())},
-               {"key_cache_mib", Mib(pinned)},
-               {"message", "keys in neither the key cache nor the block cache are read from "
-                           "files (the OS page cache or the disk)"}});
+               {"message", "lookups of keys outside the cache read the disk; for flat latency "
+                           "set --block_cache_mb above the family's size"}});
   }
 
   rocksdb::ReadOptions read;

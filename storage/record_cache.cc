@@ -52,12 +52,14 @@ struct Slot {
 
 // What the allocator holds for a request of `n` bytes: glibc's chunk, an
 // 8-byte header rounded up to 16 bytes, at least 32 (jemalloc's size
-// classes hold no more). The cache is charged to the block cache, so its
-// charge must be what it really holds.
+// classes hold no more). The capacity is memory (--key_cache_mb), so the
+// charge is what the cache really holds, not the bytes it asked for.
 size_t Allocated(size_t n) { return std::max<size_t>(32, (n + 8 + 15) & ~size_t{15}); }
 
 // Heap bytes of a string beyond the object itself (0 while it fits inline).
-size_t HeapBytes(const std::string& s) { return s.capacity() > 15 ? Allocated(s.capacity() + 1) : 0; }
+size_t HeapBytes(const std::string& s) {
+  return s.capacity() > 15 ? Allocated(s.capacity() + 1) : 0;
+}
 
 // What an entry costs: the record with its control block and heap strings,
 // and its share of the table (key, slot and control byte at a typical load)

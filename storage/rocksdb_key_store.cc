@@ -32,7 +32,6 @@
 #include "server/core/log.h"
 #include "server/core/status_macros.h"
 #include "storage/block_cache_warmer.h"
-#include "storage/cache_reservation.h"
 #include "storage/cache_snapshot.h"
 #include "storage/group_committer.h"
 #include "storage/record_cache.h"
@@ -173,10 +172,8 @@ class RocksDbKeyStore final : public KeyStore {
                   std::vector<rocksdb::ColumnFamilyHandle*> handles,
                   std::shared_ptr<ErrorListener> errors,
                   std::shared_ptr<rocksdb::Statistics> statistics,
-                  std::shared_ptr<rocksdb::Cache> block_cache,
-                  std::unique_ptr<CacheReservation> key_cache_charge, const RocksDbOptions& options)
-      : key_cache_charge_(std::move(key_cache_charge)),
-        handles_(std::move(handles)),
+                  std::shared_ptr<rocksdb::Cache> block_cache, const RocksDbOptions& options)
+      : handles_(std::move(handles)),
         errors_(std::move(errors)),
         statistics_(std::move(statistics)),
         db_(std::move(db)),
@@ -616,12 +613,8 @@ class RocksDbKeyStore final : public KeyStore {
       }
     }
     db_->GetIntProperty(keys_, rocksdb::DB::Properties::kEstimateNumKeys, &stats.estimated_keys);
-    // One cache shared by every family; the key cache's charge is reported
-    // as key_cache_bytes instead.
+    // One cache shared by every family.
     db_->GetIntProperty(keys_, rocksdb::DB::Properties::kBlockCacheUsage, &stats.block_cache_bytes);
-    if (key_cache_charge_ != nullptr) {
-      stats.block_cache_bytes -= std::min<uint64_t>(stats.block_cache_bytes, key_cache_charge_->bytes());
-    }
     stats.key_cache_bytes = records_.usage_bytes();
     const RecordCache::LookupCounts lookups = records_.lookups();
     stats.key_cache_hits = lookups.hits;
@@ -854,9 +847,6 @@ class RocksDbKeyStore final : public KeyStore {
     return Decoded(DecodeKeyRecord(View(value)));
   }
 
-  // The key cache's capacity, charged to the block cache (RocksDbOptions);
-  // null without a key cache.
-  const std::unique_ptr<CacheReservation> key_cache_charge_;
   // Handles are destroyed explicitly (destructor) before db_ closes.
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::shared_ptr<ErrorListener> errors_;
@@ -1015,11 +1005,6 @@ absl::StatusOr<BackupInfo> RestoreRocksDbBackup(const std::string& backup_dir, u
 }
 
 absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptions& options) {
-  if (options.record_cache_bytes > 0 && options.record_cache_bytes >= options.block_cache_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the key cache (", options.record_cache_bytes >> 20, " MiB) is charged to the block cache (",
-        options.block_cache_bytes >> 20, " MiB) and must be smaller than it"));
-  }
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -1059,11 +1044,6 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   const std::shared_ptr<rocksdb::Cache> cache =
       rocksdb::HyperClockCacheOptions(options.block_cache_bytes, /*estimated_entry_charge=*/4096)
           .MakeSharedCache();
-  std::unique_ptr<CacheReservation> key_cache_charge;
-  if (options.record_cache_bytes > 0) {
-    KEYGATE_ASSIGN_OR_RETURN(key_cache_charge,
-                             CacheReservation::Reserve(cache, options.record_cache_bytes));
-  }
   // Usage is read by scans of a key's rows (GetUsage, GetLastUsed), and by
   // point lookups only of last-use rows that old versions wrote.
   rocksdb::ColumnFamilyOptions usage =
@@ -1172,8 +1152,7 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   RecordSequenceFloor(options.path, sequence);
   auto store = std::make_unique<RocksDbKeyStore>(std::move(db), std::move(handles),
                                                  std::move(errors),
-                                                 db_options.statistics, cache,
-                                                 std::move(key_cache_charge), options);
+                                                 db_options.statistics, cache, options);
   KEYGATE_RETURN_IF_ERROR(store->ReplayUsageJournal());
   if (options.record_cache_bytes > 0) store->LoadCacheSnapshot(sequence);
   return std::unique_ptr<KeyStore>(std::move(store));

@@ -16,15 +16,11 @@ namespace keygate::storage {
 struct RocksDbOptions {
   // Directory of the database; created if missing.
   std::string path;
-  // Capacity of the block cache that every family shares (data, index and
-  // filter blocks), which the record cache below is charged to
-  // (cache_reservation.h): blocks get what the record cache does not take.
+  // Size of the shared LRU block cache (data, index and filter blocks).
   size_t block_cache_bytes = size_t{128} << 20;
   // Decoded records kept in memory for FindByTokenHash (see record_cache.h);
-  // 0: none, every lookup reads RocksDB. Taken from block_cache_bytes, so it
-  // must be smaller (InvalidArgument otherwise). A record-cache hit answers
-  // without RocksDB, so it is worth more per byte than a block.
-  size_t record_cache_bytes = size_t{96} << 20;
+  // 0: none, every lookup reads RocksDB.
+  size_t record_cache_bytes = size_t{64} << 20;
   // Read the keys family into the block cache in the background after
   // opening (block_cache_warmer.h), up to 90% of the cache.
   bool warm_block_cache = true;

@@ -45,12 +45,10 @@
 ABSL_FLAG(std::vector<std::string>, stores, {},
           "NAME=DIR,... stores made by keygate-preload (e.g. 10k=build/bench/stores/10k)");
 ABSL_FLAG(int, block_cache_mb, 2304,
-          "Block cache of each store, as keygate-server's --block_cache_mb: with the default "
-          "key cache, enough for the keys of 10M besides it (warm: all in memory)");
+          "Block cache of each store: enough for the keys of 10M (warm: all in memory)");
 ABSL_FLAG(int, key_cache_mb, 64,
-          "Decoded-key cache of each store, charged to the block cache as keygate-server's "
-          "--key_cache_mb (0: every lookup reads RocksDB). Not the server's default share: "
-          "the decision path is measured with every key in memory");
+          "Decoded-key cache of each store, as keygate-server's --key_cache_mb (0: every "
+          "lookup reads RocksDB)");
 ABSL_FLAG(int64_t, warmup_ops, 1000000, "Authorize calls per store before measuring");
 ABSL_FLAG(double, zipf_s, 1.0, "Zipf exponent of the token popularity");
 ABSL_FLAG(int64_t, usage_calls_per_flush, 20000,

@@ -99,7 +99,6 @@ FuzzEnv::FuzzEnv() : clock_(absl::FromUnixSeconds(kNowUnixSeconds)) {
   storage::RocksDbOptions options;
   options.path = dir_ + "/db";
   options.block_cache_bytes = 8 << 20;
-  options.record_cache_bytes = size_t{4} << 20;  // Taken from the block cache.
   options.clock = &clock_;
   absl::StatusOr<std::unique_ptr<storage::KeyStore>> store = storage::OpenRocksDbKeyStore(options);
   if (!store.ok()) Die(store.status().ToString());

@@ -50,7 +50,6 @@ class StoreRecoveryTest : public ::testing::Test {
     RocksDbOptions options;
     options.path = path_;
     options.block_cache_bytes = size_t{8} << 20;
-    options.record_cache_bytes = size_t{4} << 20;  // Taken from the block cache.
     options.accept_data_loss = accept_data_loss;
     return options;
   }

@@ -18,7 +18,6 @@ void ServerFixture::Start() {
   storage::RocksDbOptions options;
   options.path = dir_.path() + "/db";
   options.block_cache_bytes = 8 << 20;
-  options.record_cache_bytes = size_t{4} << 20;  // Taken from the block cache.
   options.clock = &clock_;
   absl::StatusOr<std::unique_ptr<storage::KeyStore>> store = storage::OpenRocksDbKeyStore(options);
   ASSERT_TRUE(store.ok()) << store.status();

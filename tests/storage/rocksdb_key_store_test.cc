@@ -46,7 +46,6 @@ class RocksDbKeyStoreTest : public ::testing::Test {
     RocksDbOptions options;
     options.path = dir_.path() + "/db";
     options.block_cache_bytes = size_t{8} << 20;
-    options.record_cache_bytes = size_t{4} << 20;  // Taken from the block cache.
     return options;
   }
 
@@ -329,12 +328,7 @@ TEST_F(RocksDbKeyStoreTest, KeyCacheSurvivesAReopen) {
 // Opens a store of `count` keys (flushed to table files) with the block
 // cache warmed or not, and returns the block cache misses that looking up
 // every key caused once warming had finished.
-// Block-cache misses of looking up `count` new records once each, after
-// closing and reopening the store (warmed or not) with a key cache of
-// `key_cache_bytes` charged to the block cache (0: none). Each record is
-// looked up once, so every lookup reads RocksDB either way.
-uint64_t MissesOfFirstLookups(RocksDbOptions options, int count, bool warm,
-                              size_t key_cache_bytes = 0) {
+uint64_t MissesOfFirstLookups(RocksDbOptions options, int count, bool warm) {
   std::vector<core::KeyRecord> records;
   for (int i = 0; i < count; ++i) {
     records.push_back(MakeRecord("team-a", kBase + absl::Seconds(i), absl::StrCat("k", i)));
@@ -345,7 +339,7 @@ uint64_t MissesOfFirstLookups(RocksDbOptions options, int count, bool warm,
     EXPECT_TRUE((*store)->BulkCreate(records).ok());
   }  // Closing flushes everything into table files.
   options.statistics = true;
-  options.record_cache_bytes = key_cache_bytes;
+  options.record_cache_bytes = 0;  // Every lookup reads RocksDB.
   options.warm_block_cache = warm;
   absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
   EXPECT_TRUE(store.ok()) << store.status();
@@ -381,32 +375,7 @@ TEST_F(RocksDbKeyStoreTest, WarmingStopsBeforeTheCacheOverflows) {
   store_.reset();
   RocksDbOptions options = Options();
   options.block_cache_bytes = size_t{256} << 10;
-  options.record_cache_bytes = 0;
   EXPECT_GT(MissesOfFirstLookups(options, 5000, /*warm=*/true), 0u);
-}
-
-// The key cache's capacity is taken from the block cache: with most of an
-// 8 MiB cache charged to it, the keys that fitted above (about 2 MiB of
-// blocks) no longer all do.
-TEST_F(RocksDbKeyStoreTest, KeyCacheIsChargedToTheBlockCache) {
-  store_.reset();
-  EXPECT_GT(MissesOfFirstLookups(Options(), 5000, /*warm=*/true,
-                                 /*key_cache_bytes=*/size_t{7} << 20),
-            0u);
-}
-
-TEST_F(RocksDbKeyStoreTest, StatsLeaveTheKeyCachesChargeOutOfTheBlockCache) {
-  const StoreStats stats = store_->Stats();
-  EXPECT_LT(stats.block_cache_bytes, Options().record_cache_bytes);
-}
-
-TEST_F(RocksDbKeyStoreTest, KeyCacheAsLargeAsTheBlockCacheIsRefused) {
-  store_.reset();
-  RocksDbOptions options = Options();
-  options.record_cache_bytes = options.block_cache_bytes;
-  const absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
-  EXPECT_EQ(store.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(store.status().message(), ::testing::HasSubstr("charged to the block cache"));
 }
 
 // A snapshot from before a change (here a revocation made while the cache

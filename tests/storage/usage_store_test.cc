@@ -35,7 +35,6 @@ class UsageStoreTest : public ::testing::Test {
     RocksDbOptions options;
     options.path = dir_.path() + "/db";
     options.block_cache_bytes = size_t{8} << 20;
-    options.record_cache_bytes = size_t{4} << 20;  // Taken from the block cache.
     absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
@@ -173,7 +172,6 @@ void RecordThenCrash(const std::string& path, int flushes) {
   RocksDbOptions options;
   options.path = path;
   options.block_cache_bytes = size_t{8} << 20;
-  options.record_cache_bytes = size_t{4} << 20;  // Taken from the block cache.
   absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
   if (!store.ok()) std::_Exit(2);
   for (int flush = 1; flush <= flushes; ++flush) {
@@ -208,7 +206,6 @@ TEST(UsageJournalCrashTest, ACrashLosesNoFlushedCountAndCountsNothingTwice) {
     RocksDbOptions options;
     options.path = dirs[i]->path() + "/db";
     options.block_cache_bytes = size_t{8} << 20;
-    options.record_cache_bytes = size_t{4} << 20;  // Taken from the block cache.
     absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);
     ASSERT_TRUE(store.ok()) << store.status();
     const absl::CivilDay day(2027, 3, 1);
@@ -233,7 +230,6 @@ class UsageRetentionTest : public ::testing::Test {
     RocksDbOptions options;
     options.path = dir_.path() + "/db";
     options.block_cache_bytes = size_t{8} << 20;
-    options.record_cache_bytes = size_t{4} << 20;  // Taken from the block cache.
     options.clock = &clock_;
     options.usage_retention = usage_retention;
     absl::StatusOr<std::unique_ptr<KeyStore>> store = OpenRocksDbKeyStore(options);

@@ -14,7 +14,6 @@ void EnvoyFixture::SetUp() {
   storage::RocksDbOptions options;
   options.path = dir_.path() + "/db";
   options.block_cache_bytes = 8 << 20;
-  options.record_cache_bytes = size_t{4} << 20;  // Taken from the block cache.
   absl::StatusOr<std::unique_ptr<storage::KeyStore>> store = storage::OpenRocksDbKeyStore(options);
   ASSERT_TRUE(store.ok()) << store.status();
   store_ = *std::move(store);

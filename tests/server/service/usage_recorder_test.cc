@@ -27,7 +27,6 @@ class UsageRecorderTest : public ::testing::Test {
     storage::RocksDbOptions options;
     options.path = dir_.path() + "/db";
     options.block_cache_bytes = size_t{8} << 20;
-    options.record_cache_bytes = size_t{4} << 20;  // Taken from the block cache.
     absl::StatusOr<std::unique_ptr<storage::KeyStore>> store =
         storage::OpenRocksDbKeyStore(options);
     ASSERT_TRUE(store.ok()) << store.status();
