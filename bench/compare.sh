@@ -11,8 +11,9 @@
 # keygate-bench pinned to CPU 1 ($WARMUP (2s) warm-up, $DURATION (5s)
 # measured, seed = round).
 # A variant named cold* starts without the saved key cache. The block cache is
-# $CACHE_MB (256) MiB; a build that warms it is measured once it is warm. Prints one line
-# per run: round, variant, calls/s, server CPU-us per call, server RSS (MiB) at the end. The store is
+# $CACHE_MB (256) MiB; a build that warms it is measured once it is warm.
+# Prints one line per run: round, variant, calls/s, server CPU-us per call,
+# server RSS (MiB) at the end. The store is
 # BUILD_DIR/bench/stores/$STORE_SIZE (1m, or 10m with CACHE_MB=2304; bench/run.sh
 # builds them); BUILD_DIR is $BUILD (default: build). ONE_TOKEN=1 sends the store's first token only, with no
 # invalid ones (what a generic HTTP/2 tool replaying one request sends).

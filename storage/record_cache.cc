@@ -51,9 +51,10 @@ struct Slot {
 };
 
 // What the allocator holds for a request of `n` bytes: glibc's chunk, an
-// 8-byte header rounded up to 16 bytes, at least 32 (jemalloc's size
-// classes hold no more). The capacity is memory (--key_cache_mb), so the
-// charge is what the cache really holds, not the bytes it asked for.
+// 8-byte header rounded up to 16 bytes, at least 32 (the default allocator;
+// jemalloc's size classes differ by a few percent). The capacity is memory
+// (--key_cache_mb), so the charge is what the cache really holds, not the
+// bytes it asked for.
 size_t Allocated(size_t n) { return std::max<size_t>(32, (n + 8 + 15) & ~size_t{15}); }
 
 // Heap bytes of a string beyond the object itself (0 while it fits inline).

@@ -79,7 +79,7 @@ class RecordCache {
 
   // Up to `max_records` cached records, e.g. to save them (see
   // cache_snapshot.h): all of them if they are no more, else those with the
-  // most recent hits (the entries' CLOCK counts) first.
+  // most hits left (the entries' CLOCK counts), in no particular order.
   std::vector<std::shared_ptr<const core::KeyRecord>> Records(size_t max_records) const;
 
   // Approximate bytes held.

@@ -59,10 +59,10 @@ const std::string& kUsageJournalFamily = rocksdb::kDefaultColumnFamilyName;
 // In the meta family: the FoldedThrough of the usage journal.
 constexpr char kUsageFoldedName[] = "usage_journal_folded";
 
-// The most key-cache records a snapshot holds, the most used first: the
-// open loads them before it serves, 0.75-3.3 µs each on the benchmark VM
-// (the more while the block cache warms), so this bounds that to well under
-// a second however large the cache.
+// The most key-cache records a snapshot holds, the most used ones: the open
+// loads them before it serves, 0.75-3.3 µs each on the benchmark VM (the
+// more with 10M keys), so this bounds that to well under a second however
+// large the cache.
 constexpr size_t kMaxSnapshotRecords = 200'000;
 
 // Converts a failed DB::Open; for damage, names the remedies.
