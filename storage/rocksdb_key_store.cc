@@ -893,6 +893,12 @@ struct TableLayout {
   // them: they would cost hashing for every key written, flushed and
   // compacted, and the filters would hold memory with their open tables.
   bool point_lookups = true;
+  // Data block size before compression (RocksDB's default is 4 KiB).
+  size_t block_size = 4096;
+  // Entries per bucket of a point-lookup family's data-block hash index
+  // (RocksDB's default is 0.75). A lookup whose bucket another entry shares
+  // falls back to a binary search of the block.
+  double hash_util_ratio = 0.75;
 };
 
 // `retention` (may be null) drops what compactions find past retention.
@@ -902,10 +908,12 @@ rocksdb::ColumnFamilyOptions FamilyOptions(
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = cache;
   table.block_restart_interval = layout.block_restart_interval;
+  table.block_size = layout.block_size;
   if (layout.point_lookups) {
     table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10, false));
     table.whole_key_filtering = true;
     table.data_block_index_type = rocksdb::BlockBasedTableOptions::kDataBlockBinaryAndHash;
+    table.data_block_hash_table_util_ratio = layout.hash_util_ratio;
   }
   // Index and filter blocks stay in memory with their open table (all are
   // kept open), so a point lookup costs one data-block cache lookup.
@@ -1040,7 +1048,8 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
 
   // Lookups in a clock cache take no lock and touch no list: an LRU cache
   // moves each hit out of and back into its list, a few more cache lines per
-  // key-cache miss. Its table is sized for the families' 4 KiB data blocks.
+  // key-cache miss. Its table is sized for 4 KiB entries, the smallest data
+  // blocks of the families, so that it has a slot for every block it holds.
   const std::shared_ptr<rocksdb::Cache> cache =
       rocksdb::HyperClockCacheOptions(options.block_cache_bytes, /*estimated_entry_charge=*/4096)
           .MakeSharedCache();
@@ -1054,8 +1063,17 @@ absl::StatusOr<std::unique_ptr<KeyStore>> OpenRocksDbKeyStore(const RocksDbOptio
   // point and parses entries from there; with a restart point at every entry
   // it parses only its own (random keys share no prefix to lose). That cut
   // the cache lines a key-cache miss fetches by a third (docs/performance-history.md).
-  rocksdb::ColumnFamilyOptions keys =
-      FamilyOptions(cache, retention(RetentionKind::kKeyRecords), TableLayout{/*block_restart_interval=*/1});
+  // Blocks of 16 KiB (~85 records) need a quarter of 4 KiB blocks' index
+  // entries, so the index search that starts every key-cache miss is shorter
+  // and its index more often in the CPU's cache. At 0.1 entries per bucket
+  // (a byte each, ~850 bytes per block) one lookup in eleven shares its
+  // bucket and searches the block, against one in two at RocksDB's default.
+  // Together, per key-cache miss at 1M keys: 4.9% fewer instructions and
+  // 28% fewer last-level cache misses (docs/performance.md).
+  rocksdb::ColumnFamilyOptions keys = FamilyOptions(
+      cache, retention(RetentionKind::kKeyRecords),
+      TableLayout{/*block_restart_interval=*/1, /*point_lookups=*/true, /*block_size=*/16 << 10,
+                  /*hash_util_ratio=*/0.1});
   keys.compression = rocksdb::kNoCompression;
   // Authorize looks up tokens of keys that exist (the rest fail the token's
   // checksum first, or are a small share), and the last level holds nearly
