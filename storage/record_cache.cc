@@ -24,6 +24,14 @@ constexpr size_t kMinShardBytes = 256 << 10;  // Small caches get fewer shards.
 // Passes of the CLOCK hand a frequently hit entry survives without a hit:
 // under a skewed load a popular key outlasts a burst of keys used once.
 constexpr uint8_t kMaxUses = 3;
+// The doorkeeper forgets every hash it marked once it has marked this many
+// times the shard's entries: a key read twice within that many reads of
+// other keys is cached.
+constexpr size_t kDoorkeeperWindow = 2;
+// Doorkeeper bits per byte of the shard's capacity: 1/8, i.e. ~90 bits per
+// cached bench key (~690 bytes charged), which keeps false positives near
+// (2 marks / 90 bits)^2 when the window is full.
+constexpr size_t kDoorkeeperBytesPerBit = 8;
 
 // A 32-byte token hash as the table's key: stored, compared and hashed inline
 // (no heap string to chase on a lookup).
@@ -88,7 +96,13 @@ size_t Charge(const core::KeyRecord& r) {
 // those a fill evicts, on the cache's ReleaseThread.
 class alignas(64) RecordCache::Shard {
  public:
-  void set_capacity(size_t capacity) { capacity_ = capacity; }
+  void set_capacity(size_t capacity) {
+    size_t bits = 64;
+    while (bits < capacity / kDoorkeeperBytesPerBit) bits *= 2;
+    doorkeeper_.assign(bits / 64, 0);
+    // The doorkeeper's bits come out of the capacity.
+    capacity_ = capacity - std::min(capacity, bits / 8);
+  }
 
   SharedRecord Lookup(const HashKey& key) {
     absl::MutexLock lock(&mu_);
@@ -112,13 +126,16 @@ class alignas(64) RecordCache::Shard {
   }
 
   // Moves what the fill evicts to `evicted`, to be released after the lock.
-  void Fill(uint64_t ticket, const HashKey& key, const SharedRecord& record,
+  // With `admission` kSecondOffer, a hash the doorkeeper has not marked is
+  // only marked.
+  void Fill(uint64_t ticket, const HashKey& key, const SharedRecord& record, Admission admission,
             std::vector<SharedRecord>* evicted) {
     const size_t charge = Charge(*record);
     absl::MutexLock lock(&mu_);
     // A change opened or closed since the ticket, or one still open, may
     // have raced with the read.
     if (generation_ != ticket || open_changes_ != 0) return;
+    if (admission == Admission::kSecondOffer && !Marked(key)) return;
     auto [it, inserted] = table_.try_emplace(key);
     if (!inserted) return;  // A fill of the same generation got here first.
     it->second.record = record;
@@ -186,6 +203,24 @@ class alignas(64) RecordCache::Shard {
     }
   }
 
+  // Whether the doorkeeper had marked `key` (two bits picked by the hash);
+  // marks it if not, and forgets all marks once the window is full.
+  bool Marked(const HashKey& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const size_t mask = doorkeeper_.size() * 64 - 1;
+    const size_t a = key.words[2] & mask;
+    const size_t b = key.words[3] & mask;
+    const uint64_t a_bit = uint64_t{1} << (a % 64);
+    const uint64_t b_bit = uint64_t{1} << (b % 64);
+    if ((doorkeeper_[a / 64] & a_bit) != 0 && (doorkeeper_[b / 64] & b_bit) != 0) return true;
+    if (++doorkeeper_marks_ > kDoorkeeperWindow * std::max<size_t>(table_.size(), 64)) {
+      std::fill(doorkeeper_.begin(), doorkeeper_.end(), 0);
+      doorkeeper_marks_ = 1;
+    }
+    doorkeeper_[a / 64] |= a_bit;
+    doorkeeper_[b / 64] |= b_bit;
+    return false;
+  }
+
   absl::Mutex mu_;
   // Lookups' outcomes, written next to the lock each lookup already holds.
   uint64_t hits_ ABSL_GUARDED_BY(mu_) = 0;
@@ -196,6 +231,10 @@ class alignas(64) RecordCache::Shard {
   int open_changes_ ABSL_GUARDED_BY(mu_) = 0;
   absl::flat_hash_map<HashKey, Slot> table_ ABSL_GUARDED_BY(mu_);
   std::deque<HashKey> ring_ ABSL_GUARDED_BY(mu_);
+  // Hashes offered since the doorkeeper was last cleared, as a Bloom filter
+  // of two bits per hash (token hashes are uniform: their words are bits).
+  std::vector<uint64_t> doorkeeper_ ABSL_GUARDED_BY(mu_);
+  size_t doorkeeper_marks_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 RecordCache::RecordCache(size_t capacity_bytes) {
@@ -231,9 +270,17 @@ SharedRecord RecordCache::Fill(uint64_t ticket, core::KeyRecord record) {
 }
 
 SharedRecord RecordCache::Fill(uint64_t ticket, SharedRecord record) {
+  return Cache(ticket, std::move(record), Admission::kAlways);
+}
+
+SharedRecord RecordCache::Offer(uint64_t ticket, SharedRecord record) {
+  return Cache(ticket, std::move(record), Admission::kSecondOffer);
+}
+
+SharedRecord RecordCache::Cache(uint64_t ticket, SharedRecord record, Admission admission) {
   if (Shard* shard = ShardFor(record->token_hash)) {
     std::vector<SharedRecord> evicted;
-    shard->Fill(ticket, HashKey(record->token_hash), record, &evicted);
+    shard->Fill(ticket, HashKey(record->token_hash), record, admission, &evicted);
     release_->Release(&evicted);
   }
   return record;

@@ -63,6 +63,15 @@ class RecordCache {
   std::shared_ptr<const core::KeyRecord> Fill(uint64_t ticket,
                                               std::shared_ptr<const core::KeyRecord> record);
 
+  // Fill for a record read because a lookup missed, with admission by a
+  // doorkeeper (TinyLFU's): the first offer of a hash only marks it, and a
+  // second offer before the shard's doorkeeper forgets its marks (after
+  // offers of about twice as many hashes as the shard holds) caches it.
+  // Under a skewed load, keys read once then never cost an insertion and an
+  // eviction, and do not push out keys that are read again.
+  std::shared_ptr<const core::KeyRecord> Offer(uint64_t ticket,
+                                               std::shared_ptr<const core::KeyRecord> record);
+
   // Brackets one change of the record stored under a token hash (see the
   // coherence contract): drops the hash when opened and again when closed.
   class Change {
@@ -94,8 +103,14 @@ class RecordCache {
   LookupCounts lookups() const;
 
  private:
+  enum class Admission { kAlways, kSecondOffer };
+
   // The shard of `token_hash`, or null if it cannot be cached.
   Shard* ShardFor(absl::string_view token_hash) const;
+  // Fill and Offer.
+  std::shared_ptr<const core::KeyRecord> Cache(uint64_t ticket,
+                                               std::shared_ptr<const core::KeyRecord> record,
+                                               Admission admission);
 
   size_t shard_count_ = 0;  // A power of two; 0 when disabled.
   std::unique_ptr<Shard[]> shards_;

@@ -303,7 +303,7 @@ class RocksDbKeyStore final : public KeyStore {
     // Decoded in its shared allocation: the record is not moved again.
     auto record = std::make_shared<core::KeyRecord>();
     KEYGATE_RETURN_IF_ERROR(Decoded(DecodeKeyRecord(View(value), record.get())));
-    return records_.Fill(ticket, std::move(record));
+    return records_.Offer(ticket, std::move(record));
   }
 
   absl::StatusOr<core::KeyRecord> Get(absl::string_view key_id) const override {

@@ -1,6 +1,8 @@
 #include "storage/record_cache.h"
 
+#include <cstring>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -22,6 +24,10 @@ core::KeyRecord Record(const std::string& hash, const std::string& name) {
   return record;
 }
 
+core::SharedKeyRecord Shared(const std::string& hash, const std::string& name) {
+  return std::make_shared<const core::KeyRecord>(Record(hash, name));
+}
+
 const std::string kHash(32, 'h');
 
 // A change with nothing written: drops `hash` and refuses older tickets.
@@ -31,6 +37,18 @@ void Invalidate(RecordCache& cache, const std::string& hash) {
 
 // A distinct 32-byte hash per number.
 std::string HashOf(int i) { return absl::StrFormat("%032d", i); }
+
+// A distinct 32-byte hash per number whose bytes look random, as a token
+// hash's do (the doorkeeper picks its bits from them).
+std::string UniformHashOf(int i) {
+  std::mt19937_64 bits(static_cast<uint64_t>(i) + 1);
+  std::string hash(32, '\0');
+  for (size_t at = 0; at < hash.size(); at += 8) {
+    const uint64_t word = bits();
+    std::memcpy(&hash[at], &word, sizeof(word));
+  }
+  return hash;
+}
 
 TEST(RecordCacheTest, FillThenLookup) {
   RecordCache cache(1 << 20);
@@ -217,6 +235,47 @@ TEST(RecordCacheTest, ManyInvalidationsLeaveNothingBehind) {
   }
   EXPECT_EQ(cache.Lookup(kHash), nullptr);
   EXPECT_EQ(cache.usage_bytes(), 0u);
+}
+
+TEST(RecordCacheTest, AnOfferedRecordIsCachedOnItsSecondOffer) {
+  RecordCache cache(1 << 20);
+  const std::string hash = UniformHashOf(1);
+  EXPECT_EQ(cache.Offer(cache.BeginFill(hash), Shared(hash, "first"))->name, "first");
+  EXPECT_EQ(cache.Lookup(hash), nullptr);
+  EXPECT_EQ(cache.usage_bytes(), 0u);
+
+  cache.Offer(cache.BeginFill(hash), Shared(hash, "second"));
+  ASSERT_NE(cache.Lookup(hash), nullptr);
+  EXPECT_EQ(cache.Lookup(hash)->name, "second");
+}
+
+// Keys read once are only marked: they neither take room nor evict.
+TEST(RecordCacheTest, KeysOfferedOnceDoNotDisplaceCachedOnes) {
+  RecordCache cache(64 << 10);
+  const std::string kept = UniformHashOf(0);
+  cache.Fill(cache.BeginFill(kept), Record(kept, "kept"));
+  const size_t usage = cache.usage_bytes();
+  for (int i = 1; i < 5000; ++i) {
+    cache.Offer(cache.BeginFill(UniformHashOf(i)), Shared(UniformHashOf(i), "once"));
+  }
+  EXPECT_NE(cache.Lookup(kept), nullptr);
+  // Bloom-filter false positives may admit a few of them, not many.
+  EXPECT_LT(cache.usage_bytes(), usage + 10 * (usage + 1));
+}
+
+// The doorkeeper forgets its marks after a window of other offers, so a key
+// read again only much later is not cached on that read.
+TEST(RecordCacheTest, TheDoorkeeperForgetsOldMarks) {
+  RecordCache cache(64 << 10);
+  const std::string hash = UniformHashOf(0);
+  cache.Offer(cache.BeginFill(hash), Shared(hash, "a"));
+  for (int i = 1; i < 5000; ++i) {
+    cache.Offer(cache.BeginFill(UniformHashOf(i)), Shared(UniformHashOf(i), "other"));
+  }
+  cache.Offer(cache.BeginFill(hash), Shared(hash, "a"));
+  EXPECT_EQ(cache.Lookup(hash), nullptr);
+  cache.Offer(cache.BeginFill(hash), Shared(hash, "a"));
+  EXPECT_NE(cache.Lookup(hash), nullptr);
 }
 
 TEST(RecordCacheTest, ZeroCapacityCachesNothing) {
