@@ -28,9 +28,10 @@ constexpr uint8_t kMaxUses = 3;
 // times the shard's entries: a key read twice within that many reads of
 // other keys is cached.
 constexpr size_t kDoorkeeperWindow = 2;
-// Doorkeeper bits per byte of the shard's capacity: 1/8, i.e. ~90 bits per
-// cached bench key (~690 bytes charged), which keeps false positives near
-// (2 marks / 90 bits)^2 when the window is full.
+// Doorkeeper bits per byte of the shard's capacity: 1/8, i.e. ~86 bits per
+// cached bench key (~690 bytes charged). With the window full (2 marks of
+// 2 bits each per entry) ~5% of the bits are set, so ~0.2% of first reads
+// pass as second ones.
 constexpr size_t kDoorkeeperBytesPerBit = 8;
 
 // A 32-byte token hash as the table's key: stored, compared and hashed inline
