@@ -127,8 +127,8 @@ class alignas(64) RecordCache::Shard {
   }
 
   // Moves what the fill evicts to `evicted`, to be released after the lock.
-  // With `admission` kSecondOffer, a hash the doorkeeper has not marked is
-  // only marked.
+  // With `admission` kSecondOffer and no room left, a hash the doorkeeper
+  // has not marked is only marked.
   void Fill(uint64_t ticket, const HashKey& key, const SharedRecord& record, Admission admission,
             std::vector<SharedRecord>* evicted) {
     const size_t charge = Charge(*record);
@@ -136,7 +136,11 @@ class alignas(64) RecordCache::Shard {
     // A change opened or closed since the ticket, or one still open, may
     // have raced with the read.
     if (generation_ != ticket || open_changes_ != 0) return;
-    if (admission == Admission::kSecondOffer && !Marked(key)) return;
+    // The doorkeeper guards evictions: while there is room, a record is
+    // cached on its first offer, so an empty cache fills as fast as before.
+    if (admission == Admission::kSecondOffer && usage_ + charge > capacity_ && !Marked(key)) {
+      return;
+    }
     auto [it, inserted] = table_.try_emplace(key);
     if (!inserted) return;  // A fill of the same generation got here first.
     it->second.record = record;

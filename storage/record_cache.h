@@ -64,11 +64,12 @@ class RecordCache {
                                               std::shared_ptr<const core::KeyRecord> record);
 
   // Fill for a record read because a lookup missed, with admission by a
-  // doorkeeper (TinyLFU's): the first offer of a hash only marks it, and a
-  // second offer before the shard's doorkeeper forgets its marks (after
-  // offers of about twice as many hashes as the shard holds) caches it.
-  // Under a skewed load, keys read once then never cost an insertion and an
-  // eviction, and do not push out keys that are read again.
+  // doorkeeper (TinyLFU's) once the shard is full: the first offer of a hash
+  // only marks it, and a second offer before the shard's doorkeeper forgets
+  // its marks (after offers of about twice as many hashes as the shard
+  // holds) caches it. Under a skewed load, keys read once then never cost an
+  // insertion and an eviction, and do not push out keys that are read
+  // again. While the shard has room, the first offer caches.
   std::shared_ptr<const core::KeyRecord> Offer(uint64_t ticket,
                                                std::shared_ptr<const core::KeyRecord> record);
 
